@@ -1,0 +1,38 @@
+"""Installs mmseg_psp_ext, the PSPNet plugin for MMSegmentation.
+
+The framework stack is chosen with an extra, because the maintained fork and the
+original OpenMMLab releases install the same import names and cannot live side by side:
+
+    pip install -e .[onedl]       # onedl-mmsegmentation, onedl-mmcv, onedl-mmengine
+    pip install -e .[openmmlab]   # mmsegmentation 1.2.2, mmcv 2.1.0 (built with ops)
+"""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+
+def read_requirements(name: str) -> list:
+    """Reads requirements/<name>.txt without comments, pip options or nested files."""
+    lines = (Path(__file__).parent / 'requirements' / f'{name}.txt').read_text().splitlines()
+    return [line.split('#')[0].strip() for line in lines
+            if line.split('#')[0].strip() and not line.startswith('-')]
+
+
+setup(
+    name='mmseg-psp-ext',
+    version='0.1.0',
+    description='A faithful and fast PSPNet plugin for MMSegmentation',
+    long_description=Path(__file__).with_name('README.md').read_text(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.9',
+    packages=find_packages(include=['mmseg_psp_ext', 'mmseg_psp_ext.*']),
+    include_package_data=True,
+    install_requires=read_requirements('runtime.txt'),
+    extras_require={
+        'onedl': [r for r in read_requirements('onedl.txt') if not r.startswith('torch')],
+        'openmmlab': [r for r in read_requirements('openmmlab.txt')
+                      if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
+        'tests': read_requirements('tests.txt'),
+    },
+    license='Apache-2.0',
+)
