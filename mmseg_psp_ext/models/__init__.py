@@ -1,0 +1,4 @@
+from .backbones import DilatedResNet
+from .decode_heads import FCNAuxHead, PPMHead
+
+__all__ = ['DilatedResNet', 'FCNAuxHead', 'PPMHead']

@@ -1,0 +1,73 @@
+"""PSPNet's decode head: pyramid pooling, concat, 3x3 bottleneck, classifier."""
+from typing import List, Sequence
+
+import torch
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+
+from .pyramid_pooling import PyramidPooling
+
+
+@MODELS.register_module()
+class PPMHead(BaseDecodeHead):
+    """Pyramid Pooling Module head of `PSPNet <https://arxiv.org/abs/1612.01105>`_.
+
+    The input feature is pooled to each bin size, reduced by a 1x1 conv (DR), upsampled,
+    concatenated with the input as ``[x, bin_1, ..., bin_n]``, fused by a 3x3 conv and
+    classified. Keys match MMSegmentation's ``PSPHead`` (``psp_modules.{i}.1.conv/bn``,
+    ``bottleneck.conv/bn``, ``conv_seg``).
+
+    Each row of the paper's Table 1 is one setting away: ``pool_scales=(1,)`` is B1,
+    ``(1, 2, 3, 6)`` B1236, ``pool_type`` picks MAX or AVE, ``reduce_dim`` turns DR on
+    or off. ``pool_scales=()`` leaves the dilated-FCN baseline: 3x3 conv, dropout and
+    classifier on the backbone feature.
+
+    Args:
+        pool_scales (Sequence[int]): Bin sizes of the pyramid. Default: (1, 2, 3, 6).
+        pool_type (str): ``'avg'`` (the paper's choice) or ``'max'``.
+        reduce_dim (bool): Reduce each bin to ``channels`` with a 1x1 conv (the paper's
+            "DR"). Without it each bin keeps ``in_channels``.
+        **kwargs: ``BaseDecodeHead`` arguments: ``in_channels``, ``channels``,
+            ``num_classes``, ``dropout_ratio``, ``norm_cfg``, ``align_corners``,
+            ``loss_decode``...
+    """
+
+    def __init__(self,
+                 pool_scales: Sequence[int] = (1, 2, 3, 6),
+                 pool_type: str = 'avg',
+                 reduce_dim: bool = True,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(pool_scales, (list, tuple)):
+            raise TypeError(f'pool_scales must be a list or tuple, got {pool_scales!r}')
+        self.pool_scales = tuple(pool_scales)
+        self.pool_type = pool_type
+        self.reduce_dim = reduce_dim
+        self.psp_modules = PyramidPooling(
+            self.pool_scales,
+            self.in_channels,
+            self.channels,
+            pool_type=pool_type,
+            reduce_dim=reduce_dim,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+            align_corners=self.align_corners)
+        self.bottleneck = ConvModule(
+            self.in_channels + len(self.pool_scales) * self.psp_modules.out_channels,
+            self.channels,
+            3,
+            padding=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+
+    def _forward_feature(self, inputs: List[torch.Tensor]) -> torch.Tensor:
+        """Returns the bottleneck feature, before dropout and the classifier."""
+        x = self._transform_inputs(inputs)
+        return self.bottleneck(torch.cat([x, *self.psp_modules(x)], dim=1))
+
+    def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
+        """Returns per-class logits at the feature resolution."""
+        return self.cls_seg(self._forward_feature(inputs))
