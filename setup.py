@@ -27,12 +27,12 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['mmseg_psp_ext', 'mmseg_psp_ext.*']),
     include_package_data=True,
-    install_requires=read_requirements('runtime.txt'),
+    install_requires=read_requirements('runtime'),
     extras_require={
-        'onedl': [r for r in read_requirements('onedl.txt') if not r.startswith('torch')],
-        'openmmlab': [r for r in read_requirements('openmmlab.txt')
+        'onedl': [r for r in read_requirements('onedl') if not r.startswith('torch')],
+        'openmmlab': [r for r in read_requirements('openmmlab')
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
-        'tests': read_requirements('tests.txt'),
+        'tests': read_requirements('tests'),
     },
     license='Apache-2.0',
 )
