@@ -81,3 +81,12 @@ class DilatedResNet(ResNet):
         for s in self.strides:
             stride *= s
         return stride
+
+    def train(self, mode: bool = True) -> 'DilatedResNet':
+        """Sets the training mode (keeping frozen stages and ``norm_eval`` BNs in eval).
+
+        Returns ``self`` as ``nn.Module.train`` does; MMSegmentation's ``ResNet`` returns
+        None, which breaks ``model.eval()`` chaining.
+        """
+        super().train(mode)
+        return self
