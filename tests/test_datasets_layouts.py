@@ -223,7 +223,7 @@ SCHEDULES = osp.join(REPO, 'configs', '_base_', 'schedules')
 TRAIN_RUNS = {
     'paper_ade20k-473x473.py': ('ade20k', 150, 'paper_schedule_150k.py'),
     'paper_voc12aug-473x473.py': ('voc', 21, 'paper_schedule_30k.py'),
-    'paper_cityscapes-713x713.py': ('cityscapes', 19, 'paper_schedule_90k.py'),
+    # its fine train set, pipeline and val are the fine base's (also listed in process)
     'paper_cityscapes-fine-coarse-713x713.py': ('cityscapes', 19, 'paper_schedule_90k.py'),
 }
 
