@@ -1,0 +1,3 @@
+"""PSPNet-R50 on ADE20K, Table 1 "+B1236+MAX": pool_scales=(1, 2, 3, 6), max pooling, DR False."""
+_base_ = './pspnet_r50-d8_8xb2-150k_ade20k-473x473.py'
+model = dict(decode_head=dict(pool_scales=(1, 2, 3, 6), pool_type='max', reduce_dim=False))

@@ -1,0 +1,9 @@
+"""PSPNet-R152 on ADE20K (paper family), Table 3 "ResNet152" (single scale; ``--tta`` multi-scale).
+
+Needs ImageNet weights of a deep-stem (64-64-128) ResNet152 in this plugin's layout.
+"""
+_base_ = './pspnet_r50-d8_8xb2-150k_ade20k-473x473.py'
+model = dict(
+    backbone=dict(
+        depth=152,
+        init_cfg=dict(checkpoint='checkpoints/resnet152_deepstem128_imagenet.pth')))

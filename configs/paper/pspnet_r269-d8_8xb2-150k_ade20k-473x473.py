@@ -1,0 +1,10 @@
+"""PSPNet-R269 on ADE20K (paper family), Table 3 "ResNet269" (single scale; ``--tta`` multi-scale).
+
+Needs ImageNet weights of a deep-stem (64-64-128) ResNet269 in this plugin's layout.
+The authors never published ImageNet weights for ResNet269.
+"""
+_base_ = './pspnet_r50-d8_8xb2-150k_ade20k-473x473.py'
+model = dict(
+    backbone=dict(
+        depth=269,
+        init_cfg=dict(checkpoint='checkpoints/resnet269_deepstem128_imagenet.pth')))

@@ -1,0 +1,38 @@
+"""configs/paper/metafile.yml lists every paper config and docs/paper_configs.md is current."""
+import glob
+import importlib.util
+import os.path as osp
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+spec = importlib.util.spec_from_file_location(
+    'render_paper_table', osp.join(REPO, 'tools', 'render_paper_table.py'))
+render_paper_table = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render_paper_table)
+
+
+def test_metafile_and_configs_match():
+    rows = render_paper_table.load_rows()
+    listed = {row['Config'] for row in rows}
+    on_disk = {osp.basename(p) for p in glob.glob(osp.join(REPO, 'configs', 'paper', '*.py'))}
+    assert len(on_disk) == 19
+    assert listed == on_disk  # every listed config exists, every config is listed
+
+
+def test_metafile_has_the_paper_tables():
+    rows = render_paper_table.load_rows()
+    per_table = {}
+    for row in rows:
+        per_table[row['Table']] = per_table.get(row['Table'], 0) + 1
+    # rows in the paper: T1 7, T2 5, T3 4 depths x 2 test modes, T4 6, VOC 2, Cityscapes 2
+    assert per_table == {1: 7, 2: 5, 3: 8, 4: 6, 6: 2, 7: 2}
+    best = next(r for r in rows if r['Row'] == 'ResNet50+B1236+AVE+DR')
+    assert best['Paper'] == {'mIoU': 41.68, 'aAcc': 80.04}
+    assert len({(r['Table'], r['Row']) for r in rows}) == len(rows)
+
+
+def test_docs_are_up_to_date():
+    expected = render_paper_table.render(render_paper_table.load_rows())
+    with open(osp.join(REPO, 'docs', 'paper_configs.md')) as f:
+        assert f.read() == expected, 'run python tools/render_paper_table.py'
+    for row in render_paper_table.load_rows():
+        assert f"configs/paper/{row['Config']}" in expected
