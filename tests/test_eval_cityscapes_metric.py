@@ -137,3 +137,44 @@ def test_missing_instance_file_is_named(synthetic_set, tmp_path):
     Image.fromarray(train_ids.astype(np.uint8)).save(lonely + '_gtFine_labelTrainIds.png')
     with pytest.raises(FileNotFoundError, match='lonely_000000_000019_gtFine_instanceIds.png'):
         run_metric([(lonely, train_ids, pred)])
+
+
+def test_runner_test_with_authors_mode_and_both_metrics(tmp_path):
+    """Runner.test(): Cityscapes layout, PSPEncoderDecoder in authors mode, both metrics."""
+    from mmengine.runner import Runner
+
+    from test_eval_authors_protocol import tiny_model_cfg
+
+    rng = np.random.RandomState(3)
+    for i in range(2):
+        name = f'ulm_{i:06d}_000019'
+        img_dir, gt_dir = tmp_path / 'leftImg8bit/val/ulm', tmp_path / 'gtFine/val/ulm'
+        img_dir.mkdir(parents=True, exist_ok=True)
+        gt_dir.mkdir(parents=True, exist_ok=True)
+        label_ids, instance_ids, train_ids, _ = make_sample(rng)
+        Image.fromarray(rng.randint(0, 255, (H, W, 3), np.uint8)).save(
+            img_dir / f'{name}_leftImg8bit.png')
+        Image.fromarray(train_ids.astype(np.uint8)).save(
+            gt_dir / f'{name}_gtFine_labelTrainIds.png')
+        Image.fromarray(instance_ids.astype(np.uint16)).save(
+            gt_dir / f'{name}_gtFine_instanceIds.png')
+    model = tiny_model_cfg(dict(mode='authors', crop_size=(33, 33), base_size=48,
+                                scales=(0.75, 1.0)))
+    model['decode_head']['num_classes'] = 19
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs')]
+    runner = Runner(
+        model=model, work_dir=str(tmp_path / 'work'), default_scope='mmseg',
+        test_dataloader=dict(
+            batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='CityscapesDataset', data_root=str(tmp_path),
+                         data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+                         pipeline=pipeline)),
+        test_evaluator=[dict(type='IoUMetric', iou_metrics=['mIoU']),
+                        dict(type='CityscapesIIoUMetric')],
+        test_cfg=dict(type='TestLoop'))
+    metrics = runner.test()
+    for key in ('mIoU', 'aAcc', 'IoU_class', 'iIoU_class', 'IoU_category', 'iIoU_category'):
+        assert key in metrics and np.isfinite(metrics[key]), (key, metrics)
+    # same classes, same pixels: mmseg's mIoU (2 decimals) and ours agree
+    assert abs(metrics['mIoU'] - metrics['IoU_class']) < 0.01

@@ -1,4 +1,4 @@
-"""tools/convert_voc_aug.py, tools/convert_cityscapes.py and tools/check_dataset.py on tiny files."""
+"""The data tools (VOC aug, Cityscapes conversion, dataset check) on tiny files."""
 import importlib.util
 import json
 import os

@@ -4,14 +4,19 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
-from cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling import args as cs_eval_args
-from cityscapesscripts.helpers.labels import category2labels, id2label, labels
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from PIL import Image
 from prettytable import PrettyTable
 
 from mmseg.registry import METRICS
+
+try:  # a runtime requirement; guarded so that the rest of the plugin imports without it
+    from cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling import \
+        args as cs_eval_args
+    from cityscapesscripts.helpers.labels import category2labels, id2label, labels
+except ImportError:
+    cs_eval_args, category2labels, id2label, labels = None, {}, {}, []
 
 # The 19 evaluated classes, in trainId order, and their label ids in the official scripts.
 EVAL_LABELS = sorted((label for label in labels if not label.ignoreInEval),
@@ -75,6 +80,9 @@ class CityscapesIIoUMetric(BaseMetric):
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if cs_eval_args is None:
+            raise ImportError('CityscapesIIoUMetric needs cityscapesscripts: '
+                              'pip install cityscapesscripts==2.3.0')
         if isinstance(avg_instance_size, str) and avg_instance_size not in ('official',
                                                                              'dataset'):
             raise ValueError("avg_instance_size must be 'official', 'dataset' or a dict, "
