@@ -73,12 +73,21 @@ def flip_scored(model, window):
     return softmax(net_scores(model, window) + net_scores(model, window[:, ::-1])[:, ::-1])
 
 
+def semseg_net_process(model, window):
+    """semseg's net_process: softmax of each pass, then their sum."""
+    return softmax(net_scores(model, window)) + softmax(
+        net_scores(model, window[:, ::-1]))[:, ::-1]
+
+
 def resize(array, rows, cols):
     return cv2.resize(array.astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR)
 
 
-def caffe_reference(model, img, base_size, scales, crop, stride_rate=2 / 3):
+def caffe_reference(model, img, base_size, scales, crop, stride_rate=2 / 3, flip=True):
     """MATLAB eval_sub.m + scale_process.m, 1-based indices kept."""
+    def score(window):
+        return flip_scored(model, window) if flip else softmax(net_scores(model, window))
+
     ori_rows, ori_cols = img.shape[:2]
     data_all = np.zeros((ori_rows, ori_cols, NUM_CLASSES))
     for scale in scales:
@@ -94,7 +103,7 @@ def caffe_reference(model, img, base_size, scales, crop, stride_rate=2 / 3):
         if max(new_rows, new_cols) <= crop:
             input_data = np.zeros((crop, crop, 3))
             input_data[:new_rows, :new_cols] = img_scale
-            data_scale = flip_scored(model, input_data)[:new_rows, :new_cols]
+            data_scale = score(input_data)[:new_rows, :new_cols]
         else:
             stride = math.ceil(crop * stride_rate)
             pad_rows, pad_cols = max(new_rows, crop), max(new_cols, crop)
@@ -114,7 +123,7 @@ def caffe_reference(model, img, base_size, scales, crop, stride_rate=2 / 3):
                     s_y = e_y - crop + 1
                     img_sub = img_pad[s_y - 1:e_y, s_x - 1:e_x]
                     count_scale[s_y - 1:e_y, s_x - 1:e_x] += 1
-                    data_scale[s_y - 1:e_y, s_x - 1:e_x] += flip_scored(model, img_sub)
+                    data_scale[s_y - 1:e_y, s_x - 1:e_x] += score(img_sub)
             data_scale = (data_scale / count_scale)[:new_rows, :new_cols]
         data_all += resize(data_scale, ori_rows, ori_cols)
     return data_all / len(scales)
@@ -154,12 +163,13 @@ def semseg_reference(model, img, base_size, scales, crop, stride_rate=2 / 3):
                 e_w = min(s_w + crop, new_w2)
                 s_w = e_w - crop
                 count_crop[s_h:e_h, s_w:e_w] += 1
-                prediction_crop[s_h:e_h, s_w:e_w] += flip_scored(model, image[s_h:e_h, s_w:e_w])
+                prediction_crop[s_h:e_h, s_w:e_w] += semseg_net_process(
+                    model, image[s_h:e_h, s_w:e_w])
         prediction_crop /= count_crop[:, :, None]
         prediction_crop = prediction_crop[pad_h_half:pad_h_half + ori_h,
                                           pad_w_half:pad_w_half + ori_w]
         prediction += resize(prediction_crop, h, w)
-    return prediction / len(scales)
+    return prediction / len(scales) / 2  # semseg sums the two passes' probabilities
 
 
 # (image rows, cols, base_size, scales): windows tiling exactly (padded long side 55 =
@@ -173,7 +183,8 @@ CASES = [(30, 50, 54, (1.0, )), (47, 31, 60, (1.0, )), (20, 26, 24, (1.0, )),
 def test_authors_mode_equals_reference(variant, rows, cols, base_size, scales):
     caffe = variant == 'caffe'
     test_cfg = dict(mode='authors', crop_size=(CROP, CROP), base_size=base_size, scales=scales,
-                    flip=True, long_side=variant, pad='corner' if caffe else 'center')
+                    flip=True, long_side=variant, pad='corner' if caffe else 'center',
+                    flip_merge='logits' if caffe else 'probs')
     model = random_model(test_cfg)
     img = np.random.RandomState(rows * cols).randn(rows, cols, 3).astype(np.float32)
     reference = (caffe_reference if caffe else semseg_reference)(
@@ -194,18 +205,32 @@ def test_authors_mode_equals_reference(variant, rows, cols, base_size, scales):
     assert (pred == reference.argmax(axis=2))[confident].all()
 
 
+def test_authors_mode_without_flip_equals_reference():
+    test_cfg = dict(mode='authors', crop_size=(CROP, CROP), base_size=60, scales=(1.0, ),
+                    flip=False)
+    model = random_model(test_cfg)
+    img = np.random.RandomState(5).randn(47, 31, 3).astype(np.float32)
+    reference = caffe_reference(model, img, 60, (1.0, ), CROP, flip=False)
+    with torch.no_grad():
+        result = model.predict(torch.from_numpy(img.transpose(2, 0, 1).copy())[None],
+                               [SegDataSample(metainfo=dict(ori_shape=(47, 31)))])[0]
+    assert np.abs(result.seg_logits.data.numpy().transpose(1, 2, 0) - reference).max() < 1e-5
+
+
 def test_caffe_and_semseg_variants_differ():
     """The two variants are not the same computation (guards against ignored options)."""
     cfg = dict(mode='authors', crop_size=(CROP, CROP), base_size=40, scales=(1.0, ))
     img = torch.randn(1, 3, 23, 31)
     sample = dict(metainfo=dict(ori_shape=(23, 31)))
     outs = []
-    for long_side, pad in [('caffe', 'corner'), ('semseg', 'corner'), ('caffe', 'center')]:
-        model = random_model(dict(cfg, long_side=long_side, pad=pad))
+    for long_side, pad, merge in [('caffe', 'corner', 'logits'), ('semseg', 'corner', 'logits'),
+                                  ('caffe', 'center', 'logits'), ('caffe', 'corner', 'probs')]:
+        model = random_model(dict(cfg, long_side=long_side, pad=pad, flip_merge=merge))
         with torch.no_grad():
             outs.append(model.predict(img, [SegDataSample(**sample)])[0].seg_logits.data)
     assert (outs[0] - outs[1]).abs().max() > 1e-4
     assert (outs[0] - outs[2]).abs().max() > 1e-4
+    assert (outs[0] - outs[3]).abs().max() > 1e-4
 
 
 @pytest.mark.parametrize('test_cfg', [

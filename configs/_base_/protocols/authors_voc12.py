@@ -12,7 +12,7 @@
 #     test_dataloader = val_dataloader
 #
 # Multi-scale (the papers' "MS"): scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75).
-# semseg's variant: long_side='semseg', pad='center'.
+# semseg's variant: long_side='semseg', pad='center', flip_merge='probs'.
 authors_test_cfg = dict(
     mode='authors',
     crop_size=(473, 473),

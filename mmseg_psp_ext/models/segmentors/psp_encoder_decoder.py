@@ -14,7 +14,7 @@ from mmseg.utils import OptSampleList, SampleList
 
 AUTHORS_DEFAULTS = dict(
     crop_size=(473, 473), stride=None, base_size=512, scales=(1.0, ), flip=True,
-    long_side='caffe', pad='corner')
+    long_side='caffe', pad='corner', flip_merge='logits')
 
 
 def scaled_size(height: int, width: int, long_side: int,
@@ -62,7 +62,9 @@ class PSPEncoderDecoder(EncoderDecoder):
        bottom/right (``pad='corner'``, Caffe) or centred (``pad='center'``, semseg);
     3. slide a ``crop_size`` window with ``stride`` (default ``ceil(2/3 * crop)``), the
        last window shifted to the border; each window scores
-       ``softmax(logits(x) + flip(logits(flip(x))))`` (no flip term when ``flip=False``);
+       ``softmax(logits(x) + flip(logits(flip(x))))`` (Caffe; no flip term when
+       ``flip=False``), or with ``flip_merge='probs'`` the mean of the two softmaxes
+       (semseg's ``net_process``);
     4. average the probabilities over overlapping windows, drop the padding, resize
        (bilinear) to the original size, average over scales; argmax.
 
@@ -72,7 +74,7 @@ class PSPEncoderDecoder(EncoderDecoder):
 
         test_cfg=dict(mode='authors', crop_size=(473, 473), stride=(316, 316),
                       base_size=512, scales=(1.0, ), flip=True,
-                      long_side='caffe', pad='corner')
+                      long_side='caffe', pad='corner', flip_merge='logits')
     """
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
@@ -121,6 +123,9 @@ class PSPEncoderDecoder(EncoderDecoder):
                              f"got {cfg['long_side']!r}")
         if cfg['pad'] not in ('corner', 'center'):
             raise ValueError(f"test_cfg.pad must be 'corner' or 'center', got {cfg['pad']!r}")
+        if cfg['flip_merge'] not in ('logits', 'probs'):
+            raise ValueError(f"test_cfg.flip_merge must be 'logits' or 'probs', "
+                             f"got {cfg['flip_merge']!r}")
         height, width = image.shape[2:]
         probs = image.new_zeros((1, self.out_channels, *out_size))
         for scale in cfg['scales']:
@@ -155,9 +160,13 @@ class PSPEncoderDecoder(EncoderDecoder):
                 window = image[:, :, y:y + crop_h, x:x + crop_w]
                 if cfg['flip']:
                     logits = self.encode_decode(torch.cat([window, window.flip(3)]), meta * 2)
-                    logits = logits[:1] + logits[1:].flip(3)
+                    logits[1:] = logits[1:].flip(3)
+                    if cfg['flip_merge'] == 'logits':
+                        window_probs = (logits[:1] + logits[1:]).softmax(dim=1)
+                    else:
+                        window_probs = logits.softmax(dim=1).mean(dim=0, keepdim=True)
                 else:
-                    logits = self.encode_decode(window, meta)
-                probs[:, :, y:y + crop_h, x:x + crop_w] += logits.softmax(dim=1)
+                    window_probs = self.encode_decode(window, meta).softmax(dim=1)
+                probs[:, :, y:y + crop_h, x:x + crop_w] += window_probs
                 count[:, :, y:y + crop_h, x:x + crop_w] += 1
         return (probs / count)[:, :, top:top + height, left:left + width]
