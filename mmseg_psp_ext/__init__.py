@@ -3,6 +3,6 @@
 Importing this package registers its modules into MMSegmentation's registries; configs
 reach it with ``custom_imports = dict(imports=['mmseg_psp_ext'], allow_failed_imports=False)``.
 """
-from . import datasets, models  # noqa: F401  (registers the modules)
+from . import datasets, evaluation, models  # noqa: F401  (registers the modules)
 
 __version__ = '0.1.0'

@@ -1,4 +1,5 @@
 from .backbones import DilatedResNet
 from .decode_heads import FCNAuxHead, PPMHead
+from .segmentors import PSPEncoderDecoder
 
-__all__ = ['DilatedResNet', 'FCNAuxHead', 'PPMHead']
+__all__ = ['DilatedResNet', 'FCNAuxHead', 'PPMHead', 'PSPEncoderDecoder']

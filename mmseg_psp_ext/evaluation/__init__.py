@@ -1,0 +1,3 @@
+from .metrics import CityscapesIIoUMetric
+
+__all__ = ['CityscapesIIoUMetric']

@@ -1,0 +1,3 @@
+from .cityscapes_iiou_metric import CityscapesIIoUMetric
+
+__all__ = ['CityscapesIIoUMetric']

@@ -1,0 +1,3 @@
+from .psp_encoder_decoder import PSPEncoderDecoder
+
+__all__ = ['PSPEncoderDecoder']
