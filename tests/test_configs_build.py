@@ -31,7 +31,7 @@ def test_config_counts():
     assert len(PAPER) == 19
     assert len(ZOO) == 16
     assert len(ALL_CONFIGS) == 19 + 16 + 1  # + configs/pspnet_r50_ade20k.py
-    assert len(BASES) == 20  # 8 datasets, 3 models, 8 schedules, runtime
+    assert len(BASES) == 23  # 8 datasets, 3 models, 8 schedules, runtime, 3 protocols
 
 
 def bn_model_cfg(cfg):
