@@ -15,7 +15,9 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_psp_ext.converters import load_torch_checkpoint, save_atomic  # noqa: E402
+import torch  # noqa: E402
+
+from mmseg_psp_ext.converters import save_atomic  # noqa: E402
 
 KEEP = ('meta', 'state_dict')
 
@@ -30,7 +32,11 @@ def sha256sum(path: str) -> str:
 
 def publish(src: str, out_prefix: str) -> str:
     """Writes the slimmed checkpoint and returns its final path."""
-    checkpoint = load_torch_checkpoint(src)
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'checkpoint not found: {src}')
+    # The runner pickles its message hub and config objects: this is the user's own
+    # training output, so it is read as a full pickle (weights_only=False).
+    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
     if 'state_dict' not in checkpoint:
         raise ValueError(f"{src}: no 'state_dict' entry (keys: {sorted(checkpoint)})")
     slim = {k: checkpoint[k] for k in KEEP if k in checkpoint}

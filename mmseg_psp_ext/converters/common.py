@@ -1,5 +1,6 @@
 """Helpers shared by the checkpoint converters: loading, checking, atomic saving."""
 import os
+import re
 import os.path as osp
 import tempfile
 from collections import OrderedDict
@@ -14,8 +15,12 @@ class CheckpointMismatchError(ValueError):
     """A converted state dict does not fit the model it is meant for."""
 
 
+def _natural(key: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', key)]
+
+
 def _listing(keys: Iterable[str], limit: int = 12) -> str:
-    keys = sorted(keys)
+    keys = sorted(keys, key=_natural)
     shown = ', '.join(keys[:limit])
     return shown + (f', ... ({len(keys) - limit} more)' if len(keys) > limit else '')
 
@@ -78,6 +83,9 @@ def check_against(state_dict: Mapping[str, torch.Tensor],
         lines.append(f'  unexpected keys ({len(unexpected)}): {_listing(unexpected)}')
     if wrong_shape:
         lines.append(f'  shape mismatches ({len(wrong_shape)}): {_listing(wrong_shape, 6)}')
+    if any(k.startswith('backbone.layer') for k in missing + unexpected):
+        lines.append('  (backbone blocks differ: the depth of the checkpoint and of the config '
+                     'differ)')
     if any(k.endswith('conv_seg.weight') for k in state_dict if k in reference
            and state_dict[k].shape[:1] != reference[k].shape[:1]):
         lines.append('  (conv_seg differs in its first dimension: the number of classes '
