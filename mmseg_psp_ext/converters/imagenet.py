@@ -40,9 +40,14 @@ def convert_torchvision_resnet(checkpoint: Mapping) -> StateDict:
     Returns:
         OrderedDict: Backbone keys (``conv1.weight``, ``bn1.*``, ``layer1.0.conv1.weight``...).
     """
+    source = _unwrap(checkpoint)
+    if 'conv3.weight' in source:
+        raise ValueError('not a torchvision ResNet: it has a 3-conv stem (conv1/conv2/conv3) '
+                         'instead of the 7x7 conv1 (a semseg resnet*_v2? use '
+                         'convert_semseg_resnet)')
     converted: StateDict = OrderedDict()
     unknown = []
-    for key, value in _unwrap(checkpoint).items():
+    for key, value in source.items():
         if key.startswith('fc.'):
             continue
         if re.match(r'^(conv1|bn1)\.[a-z_]+$', key) or _LAYER.match(key):
