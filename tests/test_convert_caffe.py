@@ -1,12 +1,11 @@
 """The authors' Caffe models (.caffemodel, fork layer types) through tools/convert_caffe.py."""
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from convert_reference import build_ours, caffe_forward, caffe_pspnet_layers, write_caffemodel
+from convert_tools import run_tool
 
 from mmseg_psp_ext.converters import (CaffeLayer, CheckpointMismatchError, check_against,
                                       check_against_config, convert_caffe_layers,
@@ -17,13 +16,12 @@ SIZE = 89  # feature map 12x12: divisible by every bin, as 473 -> 60 is in the r
 
 
 @pytest.mark.parametrize('style,v1', [('caffe', False), ('pytorch', False), ('pytorch', True)])
-def test_tool_output_matches_caffe_forward(tmp_path, style, v1):
+def test_tool_output_matches_caffe_forward(tmp_path, monkeypatch, capsys, style, v1):
     layers = caffe_pspnet_layers(depth=50, classes=5, seed=2)
     src, dst = tmp_path / 'pspnet50_tiny.caffemodel', tmp_path / 'tiny.pth'
     write_caffemodel(src, layers, v1=v1, style=style)
-    out = subprocess.run([sys.executable, str(REPO / 'tools' / 'convert_caffe.py'), str(src),
-                          str(dst), '--no-check'], check=True, cwd=tmp_path,
-                         capture_output=True, text=True).stdout
+    run_tool('convert_caffe.py', src, dst, '--no-check', monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
     converted = torch.load(dst, map_location='cpu', weights_only=True)
     assert converted['meta']['style'] == style, out
     assert 'auxiliary_head.conv_seg.weight' not in converted['state_dict']
@@ -92,7 +90,7 @@ def test_mismatch_with_model_names_keys():
         check_against(sd, build_ours(depth=50, classes=19, aux=False).state_dict())
 
 
-def test_tool_refuses_style_mismatch(tmp_path):
+def test_tool_refuses_style_mismatch(tmp_path, monkeypatch):
     """A Caffe-style file checked against a pytorch-style config fails, naming both."""
     write_caffemodel(tmp_path / 'm.caffemodel', caffe_pspnet_layers(depth=50, classes=150),
                      style='caffe')
@@ -102,11 +100,10 @@ def test_tool_refuses_style_mismatch(tmp_path):
 model = dict(backbone=dict(base_channels=8, stem_channels=16, style='pytorch'),
              decode_head=dict(in_channels=256, channels=64, num_classes=150))
 """)
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'convert_caffe.py'),
-                           str(tmp_path / 'm.caffemodel'), str(tmp_path / 'o.pth'),
-                           '--config', str(cfg)], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode != 0 and "style='pytorch'" in proc.stderr \
-        and "style='caffe'" in proc.stderr, proc.stderr
+    with pytest.raises(SystemExit) as exc:
+        run_tool('convert_caffe.py', tmp_path / 'm.caffemodel', tmp_path / 'o.pth',
+                 '--config', cfg, monkeypatch=monkeypatch)
+    assert "style='pytorch'" in str(exc.value) and "style='caffe'" in str(exc.value)
     assert not (tmp_path / 'o.pth').exists()
 
 

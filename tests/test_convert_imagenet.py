@@ -1,7 +1,5 @@
 """ImageNet initialisations: torchvision and semseg ResNets onto DilatedResNet, publish_model."""
 import re
-import subprocess
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -10,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from convert_reference import SemsegBottleneck, randomize_
+from convert_tools import run_tool
 
 from mmseg_psp_ext.converters import convert_semseg_resnet, convert_torchvision_resnet
 
@@ -85,25 +84,23 @@ def test_wrong_stem_kind_is_refused():
         convert_torchvision_resnet(sd)
 
 
-def test_convert_torchvision_tool_with_prefix(tmp_path):
+def test_convert_torchvision_tool_with_prefix(tmp_path, monkeypatch):
     torch.save(PlainResNet50(deep_stem=False).state_dict(), tmp_path / 'resnet50.pth')
-    subprocess.run([sys.executable, str(REPO / 'tools' / 'convert_torchvision.py'),
-                    str(tmp_path / 'resnet50.pth'), str(tmp_path / 'out.pth'),
-                    '--prefix', 'backbone.'], check=True, cwd=tmp_path)
+    run_tool('convert_torchvision.py', tmp_path / 'resnet50.pth', tmp_path / 'out.pth',
+             '--prefix', 'backbone.', monkeypatch=monkeypatch)
     out = torch.load(tmp_path / 'out.pth', weights_only=True)['state_dict']
     assert 'backbone.conv1.weight' in out and not any(k.startswith(('fc', 'backbone.fc'))
                                                       for k in out)
 
 
-def test_publish_model_strips_and_names_by_hash(tmp_path):
+def test_publish_model_strips_and_names_by_hash(tmp_path, monkeypatch, capsys):
     import hashlib
     state = OrderedDict(w=torch.arange(4.0))
     torch.save({'meta': {'iter': 3}, 'state_dict': state, 'optimizer': {'x': 1},
                 'message_hub': {'y': 2}, 'param_schedulers': []}, tmp_path / 'iter_3.pth')
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'publish_model.py'),
-                           str(tmp_path / 'iter_3.pth'), str(tmp_path / 'pspnet_x')],
-                          check=True, cwd=tmp_path, capture_output=True, text=True)
-    path = Path(proc.stdout.strip().splitlines()[-1])
+    run_tool('publish_model.py', tmp_path / 'iter_3.pth', tmp_path / 'pspnet_x',
+             monkeypatch=monkeypatch)
+    path = Path(capsys.readouterr().out.strip().splitlines()[-1])
     m = re.fullmatch(r'pspnet_x_(\d{8})-([0-9a-f]{8})\.pth', path.name)
     assert m, path.name
     assert hashlib.sha256(path.read_bytes()).hexdigest()[:8] == m.group(2)

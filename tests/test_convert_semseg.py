@@ -1,12 +1,11 @@
 """hszhao/semseg checkpoints through tools/convert_semseg.py into our PSPNet."""
-import subprocess
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import torch
 from convert_reference import SemsegPSPNet, build_ours, randomize_
+from convert_tools import run_tool
 
 from mmseg_psp_ext.converters import (CheckpointMismatchError, check_against,
                                       convert_semseg_state_dict, describe_semseg_state_dict)
@@ -21,12 +20,11 @@ def semseg_checkpoint(layers=50, classes=5, seed=0) -> dict:
     return {'epoch': 100, 'state_dict': state, 'optimizer': {'state': {}, 'param_groups': []}}, net
 
 
-def test_tool_output_matches_semseg_forward(tmp_path):
+def test_tool_output_matches_semseg_forward(tmp_path, monkeypatch):
     checkpoint, source_net = semseg_checkpoint()
     src, dst = tmp_path / 'train_epoch_100.pth', tmp_path / 'out' / 'converted.pth'
     torch.save(checkpoint, src)
-    subprocess.run([sys.executable, str(REPO / 'tools' / 'convert_semseg.py'), str(src),
-                    str(dst), '--no-check'], check=True, cwd=tmp_path)
+    run_tool('convert_semseg.py', src, dst, '--no-check', monkeypatch=monkeypatch)
     converted = torch.load(dst, map_location='cpu', weights_only=True)
     assert converted['meta']['depth'] == 50 and converted['meta']['num_classes'] == 5
     ours = build_ours(depth=50, classes=5)
