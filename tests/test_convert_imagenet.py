@@ -108,3 +108,12 @@ def test_publish_model_strips_and_names_by_hash(tmp_path, monkeypatch, capsys):
     assert set(loaded) == {'meta', 'state_dict'} and torch.equal(loaded['state_dict']['w'],
                                                                 state['w'])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['iter_3.pth', path.name])
+
+
+@pytest.mark.parametrize('name', ['resnet18_v1c', 'resnet50_v1c', 'resnet101_v1c'])
+def test_open_mmlab_v1c_names_resolve(name):
+    """``open-mmlab://resnet50_v1c`` resolves through mmengine's hub list (no download)."""
+    from mmengine.runner.checkpoint import CheckpointLoader, get_external_models
+    assert get_external_models()[name].endswith('.pth')
+    assert CheckpointLoader._get_checkpoint_loader(f'open-mmlab://{name}').__name__ == \
+        'load_from_openmmlab'

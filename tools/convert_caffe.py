@@ -37,7 +37,8 @@ def main() -> None:
         print(f'warning: {args.src} stores its stage-3 stride as style={info["style"]!r}, '
               f'the published {stem} is {known["style"]!r}; using the file')
     if info['bn_eps'] - {1e-5}:
-        print(f'warning: {args.src} stores BN eps {sorted(info["bn_eps"])}; the configs use 1e-5')
+        print(f"warning: {args.src} stores BN eps {sorted(info['bn_eps'])}; "
+              "the configs use 1e-5")
     if not args.no_check:
         config = args.config
         if config is None:
@@ -63,9 +64,10 @@ def _check_style(config: str, style) -> None:
         print(f'warning: stride placement unknown (not stored, unknown file name); '
               f'trusting {config}: style={config_style!r}')
     elif style != config_style:
+        layer = 'conv3_1_1x1_reduce' if style == 'caffe' else 'conv3_1_3x3'
         sys.exit(f'{config} has backbone style={config_style!r} but the Caffe model puts the '
-                 f'stage-3 stride {"in conv3_1_1x1_reduce" if style == "caffe" else "in conv3_1_3x3"}'
-                 f' (style={style!r}): the converted model would compute something else')
+                 f'stage-3 stride in {layer} (style={style!r}): the converted model would '
+                 'compute something else')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,9 @@
 """PSPNet101 on cityscapes converted from the authors' Caffe model, with their MATLAB test protocol.
 
-    python tools/convert_caffe.py pspnet101_cityscapes.caffemodel checkpoints/pspnet101_cityscapes.pth
-    mim test mmseg configs/converted/pspnet101_cityscapes_caffe.py --checkpoint checkpoints/pspnet101_cityscapes.pth
+    python tools/convert_caffe.py pspnet101_cityscapes.caffemodel \
+        checkpoints/pspnet101_cityscapes.pth
+    mim test mmseg configs/converted/pspnet101_cityscapes_caffe.py --checkpoint \
+        checkpoints/pspnet101_cityscapes.pth
 
 The authors publish 79.70 mIoU on Cityscapes val (single scale with flip).
 Input: BGR, mean subtracted (RGB 123.68/116.779/103.939), no std division.

@@ -1,7 +1,8 @@
 """PSPNet50 on ade20k converted from the authors' Caffe model, with their MATLAB test protocol.
 
     python tools/convert_caffe.py pspnet50_ADE20K.caffemodel checkpoints/pspnet50_ADE20K.pth
-    mim test mmseg configs/converted/pspnet50_ade20k_caffe.py --checkpoint checkpoints/pspnet50_ADE20K.pth
+    mim test mmseg configs/converted/pspnet50_ade20k_caffe.py --checkpoint \
+        checkpoints/pspnet50_ADE20K.pth
 
 The authors publish 41.68 mIoU / 80.04 pixel acc on ADE20K val (single scale with flip).
 Input: BGR, mean subtracted (RGB 123.68/116.779/103.939), no std division.

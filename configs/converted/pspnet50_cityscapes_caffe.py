@@ -1,9 +1,13 @@
 """PSPNet50 on cityscapes converted from the authors' Caffe model, with their MATLAB test protocol.
 
-    python tools/convert_caffe.py pspnet101_cityscapes.caffemodel checkpoints/pspnet101_cityscapes.pth
-    mim test mmseg configs/converted/pspnet50_cityscapes_caffe.py --checkpoint checkpoints/pspnet101_cityscapes.pth
+    python tools/convert_caffe.py your_pspnet50_cityscapes.caffemodel \
+        checkpoints/pspnet50_cityscapes_caffe.pth
+    mim test mmseg configs/converted/pspnet50_cityscapes_caffe.py --checkpoint \
+        checkpoints/pspnet50_cityscapes_caffe.pth
 
-The authors released no PSPNet50 Caffe model for cityscapes (their files: pspnet50_ADE20K, pspnet101_VOC2012, pspnet101_cityscapes); this config fits a PSPNet50 converted from a Caffe model trained the same way.
+The authors released no PSPNet50 Caffe model for cityscapes (their files: pspnet50_ADE20K,
+pspnet101_VOC2012, pspnet101_cityscapes); this config fits a PSPNet50 converted from a Caffe
+model trained the same way.
 Input: BGR, mean subtracted (RGB 123.68/116.779/103.939), no std division.
 Stage-3 stride in conv3_1_3x3 (style='pytorch').
 Deploy models have no auxiliary head.

@@ -2,7 +2,8 @@
 
     python tools/convert_semseg.py cityscapes_pspnet50_train_epoch_*.pth \
         checkpoints/pspnet50_cityscapes_semseg.pth
-    mim test mmseg configs/converted/pspnet50_cityscapes_semseg.py --checkpoint checkpoints/pspnet50_cityscapes_semseg.pth
+    mim test mmseg configs/converted/pspnet50_cityscapes_semseg.py --checkpoint \
+        checkpoints/pspnet50_cityscapes_semseg.pth
 
 semseg reports 77.30 mIoU (val, single scale with flip).
 Input: RGB, ImageNet mean/std in 0-255 scale (semseg tool/test.py).
