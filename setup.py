@@ -6,6 +6,8 @@ original OpenMMLab releases install the same import names and cannot live side b
     pip install -e .[onedl]       # onedl-mmsegmentation, onedl-mmcv, onedl-mmengine
     pip install -e .[openmmlab]   # mmsegmentation 1.2.2, mmcv 2.1.0 (built with ops)
 """
+import shutil
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -18,6 +20,31 @@ def read_requirements(name: str) -> list:
             if line.split('#')[0].strip() and not line.startswith('-')]
 
 
+def add_mim_extension() -> None:
+    """Copies model-index.yml, configs/ and tools/ into mmseg_psp_ext/.mim for wheels.
+
+    `mim search` / `mim download` read <installed package>/.mim/model-index.yml and the
+    configs it names (editable installs are read from the repository root instead).
+    MANIFEST.in ships the copy as package data, as MMSegmentation does.
+    """
+    if not {'sdist', 'bdist_wheel', 'install', 'build'} & set(sys.argv):
+        return
+    root = Path(__file__).parent
+    mim_path = root / 'mmseg_psp_ext' / '.mim'
+    mim_path.mkdir(exist_ok=True)
+    for name in ('model-index.yml', 'configs', 'tools'):
+        src, dst = root / name, mim_path / name
+        if dst.is_dir():
+            shutil.rmtree(dst)
+        elif dst.exists():
+            dst.unlink()
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__'))
+        elif src.exists():
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
 setup(
     name='mmseg-psp-ext',
     version='0.1.0',
