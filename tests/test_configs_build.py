@@ -19,6 +19,7 @@ ALL_CONFIGS = sorted(
     if '_base_' not in p.split(osp.sep))
 PAPER = sorted(glob.glob(osp.join(CONFIG_DIR, 'paper', '*.py')))
 ZOO = sorted(glob.glob(osp.join(CONFIG_DIR, 'zoo', '*.py')))
+CONVERTED = sorted(glob.glob(osp.join(CONFIG_DIR, 'converted', '*.py')))
 BASES = sorted(glob.glob(osp.join(CONFIG_DIR, '_base_', '**', '*.py'), recursive=True))
 
 
@@ -30,8 +31,9 @@ def test_config_counts():
     # A path mistake would make the parametrised tests below vacuous.
     assert len(PAPER) == 19
     assert len(ZOO) == 16
-    assert len(ALL_CONFIGS) == 19 + 16 + 1  # + configs/pspnet_r50_ade20k.py
-    assert len(BASES) == 23  # 8 datasets, 3 models, 8 schedules, runtime, 3 protocols
+    assert len(CONVERTED) == 12  # pspnet{50,101} x {ade20k,voc12,cityscapes} x {semseg,caffe}
+    assert len(ALL_CONFIGS) == 19 + 16 + 12 + 1  # + configs/pspnet_r50_ade20k.py
+    assert len(BASES) == 24  # 8 datasets, 4 models, 8 schedules, runtime, 3 protocols
 
 
 def bn_model_cfg(cfg):
@@ -71,7 +73,7 @@ def test_config_builds_model(path):
     # every stage-4 3x3 conv is dilated 4 (output stride 8) in both families
     assert model.backbone.layer4[-1].conv2.dilation == (4, 4)
     assert model.backbone.layer3[0].conv2.stride == (1, 1)
-    num_classes = {'ade20k': 150, 'voc12aug': 21, 'cityscapes': 19}
+    num_classes = {'ade20k': 150, 'voc12': 21, 'cityscapes': 19}
     dataset = next(k for k in num_classes if k in osp.basename(path))
     assert model.decode_head.num_classes == num_classes[dataset]
 
