@@ -52,4 +52,5 @@ model = dict(
         scales=(1.0, ),
         flip=True,
         long_side='semseg',
-        pad='center'))
+        pad='center',
+        flip_merge='probs'))  # semseg's net_process averages the two softmaxes
