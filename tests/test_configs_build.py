@@ -156,7 +156,13 @@ def test_paper_config_settings(name):
         assert (rotate.degree, rotate.seg_pad_val) == (10, 255)
     assert 'PhotoMetricDistortion' not in types
     stride = -(-2 * crop // 3)  # ceil(2/3 crop): 316 / 476
-    assert model.test_cfg == dict(mode='slide', crop_size=(crop, crop), stride=(stride, stride))
+    assert model.type == 'PSPEncoderDecoder'
+    assert model.test_cfg == dict(
+        mode='authors', crop_size=(crop, crop), stride=(stride, stride),
+        base_size=2048 if crop == 713 else 512, scales=(1.0, ), flip=True,
+        long_side='caffe', pad='corner')
+    assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']  # the model resizes
 
 
 def test_paper_resnet_stem_and_dilation_built():

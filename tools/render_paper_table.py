@@ -16,7 +16,8 @@ import yaml
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METAFILE = osp.join(REPO, 'configs', 'paper', 'metafile.yml')
 OUTPUT = osp.join(REPO, 'docs', 'paper_configs.md')
-TEST_MODES = {'single-scale': '', 'multi-scale': ' --tta'}
+TEST_MODES = {'single-scale': '',
+              'multi-scale': ' --cfg-options "model.test_cfg.scales=(0.5,0.75,1.0,1.25,1.5,1.75)"'}
 GPUS = 8
 
 HEADER = """# Paper configs: one per row of the PSPNet paper's tables
@@ -27,8 +28,10 @@ pixel accuracy (aAcc) on ADE20K val, mIoU on the VOC 2012 test server, and Citys
 four test-server scores. Rows of different tables that are one experiment share a config.
 
 Train on 8 GPUs x 2 images (the paper's batch 16); fewer GPUs: see `docs/configs.md`.
-Testing uses MMSegmentation's sliding window (2/3-crop stride); multi-scale rows add
-`--tta` (scales 0.5-1.75 of the base size, with flipping). VOC and Cityscapes test-set
+Testing uses the authors' protocol (`PSPEncoderDecoder`, `test_cfg.mode='authors'`, see
+`docs/evaluation.md`): long side `base_size * scale + 1`, sliding windows with a 2/3-crop
+stride padded with the mean, flip always on, probabilities averaged; multi-scale rows set
+`model.test_cfg.scales` to 0.5-1.75. VOC and Cityscapes test-set
 rows need a submission to the benchmark servers; the command evaluates on val.
 ImageNet weights of the paper's deep-stem ResNets must be provided, see
 `configs/_base_/models/paper_pspnet_r50-d8.py`.

@@ -17,4 +17,12 @@ model = dict(
         init_cfg=dict(checkpoint='checkpoints/resnet101_deepstem128_imagenet.pth')),
     decode_head=dict(num_classes=19),
     auxiliary_head=dict(num_classes=19),
-    test_cfg=dict(mode='slide', crop_size=(713, 713), stride=(476, 476)))
+    test_cfg=dict(
+        mode='authors',  # the authors' evaluation, see configs/_base_/protocols/
+        crop_size=(713, 713),
+        stride=(476, 476),
+        base_size=2048,
+        scales=(1.0, ),  # multi-scale: (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+        flip=True,
+        long_side='caffe',
+        pad='corner'))

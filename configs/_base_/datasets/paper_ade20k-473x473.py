@@ -7,13 +7,12 @@ kernel), random mirror, random 473x473 crop; crops smaller than 473 are padded b
 data preprocessor (0 after normalisation = the mean, labels 255). No photometric
 distortion. Label 0 ("other") is ignored: 1..150 become 0..149, 0 becomes 255.
 
-Test: long side resized to 512 (the authors' base size), the model slides 473 windows
-with stride 316 (2/3 of the crop); ``--tta`` adds scales 0.5-1.75 of 512 and flipping.
+Test: the authors' protocol in the model (``PSPEncoderDecoder``): long side 512 + 1,
+473 windows with stride 316 (2/3 of the crop), flip; multi-scale: ``model.test_cfg.scales``.
 """
 dataset_type = 'PSPADE20KDataset'
 data_root = 'data/ade/ADEChallengeData2016'
 crop_size = (473, 473)
-base_size = 512
 # Mean of the data preprocessor in the loaded (BGR) channel order: rotation padding.
 bgr_mean = (103.53, 116.28, 123.675)
 train_pipeline = [
@@ -26,30 +25,10 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
+test_pipeline = [  # no Resize: the authors' protocol resizes per scale in the model
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(base_size, base_size), keep_ratio=True),
-    # annotations are loaded after Resize: metrics use the original-size labels
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
-]
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale=(int(base_size * r), int(base_size * r)),
-                     keep_ratio=True) for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ],
-            [dict(type='LoadAnnotations', reduce_zero_label=True)],
-            [dict(type='PackSegInputs')]
-        ])
 ]
 train_dataloader = dict(
     batch_size=2,

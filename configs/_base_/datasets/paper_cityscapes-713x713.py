@@ -3,14 +3,13 @@
 Trains on the 2975 fine images (``leftImg8bit/train``, ``gtFine/train``,
 ``*_gtFine_labelTrainIds.png``: train ids 0..18, 255 ignored), validates on the 500 val
 images. Augmentation: random rescale 0.5-2 and random mirror only (the paper keeps
-rotation and blur for ADE20K and VOC), random 713x713 crop. Test: full 2048x1024 images
-(the authors' base size 2048), sliding 713 windows with stride 476 (2/3 of the crop);
-``--tta`` adds scales 0.5-1.75 and flipping.
+rotation and blur for ADE20K and VOC), random 713x713 crop. Test: the authors'
+protocol in the model: long side 2048 + 1, 713 windows with stride 476 (2/3 crop), flip;
+multi-scale: ``model.test_cfg.scales``.
 """
 dataset_type = 'PSPCityscapesDataset'
 data_root = 'data/cityscapes/'
 crop_size = (713, 713)
-base_size = 2048
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -19,27 +18,10 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
+test_pipeline = [  # no Resize: the authors' protocol resizes per scale in the model
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(base_size, base_size), keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
-]
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale=(int(base_size * r), int(base_size * r)),
-                     keep_ratio=True) for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
-        ])
 ]
 train_dataloader = dict(
     batch_size=2,

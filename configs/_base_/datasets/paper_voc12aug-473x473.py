@@ -4,13 +4,12 @@ Trains on the 10582 images of ``ImageSets/Segmentation/train_aug.txt`` (VOC trai
 SBD train+val, VOC val removed), labels from ``SegmentationClassAug`` (one PNG per listed
 image, class ids 0..20, 255 ignored: VOC's object borders stay ignored); validates on
 VOC val (1449 images, ``SegmentationClass``). Augmentation as ADE20K: rescale 0.5-2,
-rotation +-10 degrees, Gaussian blur, mirror, random crop. Test: long side 512, sliding
-473 windows with stride 316; ``--tta`` adds scales 0.5-1.75 and flipping.
+rotation +-10 degrees, Gaussian blur, mirror, random crop. Test: the authors' protocol
+in the model: long side 512 + 1, 473 windows with stride 316, flip; multi-scale: ``model.test_cfg.scales``.
 """
 dataset_type = 'PSPPascalVOCAugDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (473, 473)
-base_size = 512
 bgr_mean = (103.53, 116.28, 123.675)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -22,27 +21,10 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
+test_pipeline = [  # no Resize: the authors' protocol resizes per scale in the model
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(base_size, base_size), keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
-]
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale=(int(base_size * r), int(base_size * r)),
-                     keep_ratio=True) for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
-        ])
 ]
 train_dataloader = dict(
     batch_size=2,

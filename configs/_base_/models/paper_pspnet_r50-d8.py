@@ -11,6 +11,10 @@ authors' releases (see PSPNET_FACTS.md sections 1-3):
   the first 1x1; that only matters for converted Caffe weights);
 - bilinear upsampling with ``align_corners=True`` (Caffe ``Interp``, semseg).
 
+Test: the authors' protocol (``PSPEncoderDecoder``, ``mode='authors'``): long side
+512 * scale + 1, 473 windows with stride 316 padded with the mean, flip always on,
+probabilities averaged; see docs/evaluation.md.
+
 Normalisation is the authors' PyTorch one (ImageNet mean and std, RGB), which is also
 MMSegmentation's. Auxiliary FCN head on stage 3, loss weight 0.4; SyncBN (the runner
 falls back to BN on one process).
@@ -32,7 +36,7 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
+    type='PSPEncoderDecoder',
     data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(
@@ -77,4 +81,12 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
     train_cfg=dict(),
-    test_cfg=dict(mode='slide', crop_size=(473, 473), stride=(316, 316)))
+    test_cfg=dict(
+        mode='authors',  # the authors' evaluation, see configs/_base_/protocols/
+        crop_size=(473, 473),
+        stride=(316, 316),
+        base_size=512,
+        scales=(1.0, ),  # multi-scale: (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+        flip=True,
+        long_side='caffe',
+        pad='corner'))
