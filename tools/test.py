@@ -96,6 +96,8 @@ def main() -> None:
         cfg.model = cfg.tta_model
 
     if args.out is not None:
+        # IoUMetric creates output_dir on rank 0 only: the other ranks could write first.
+        os.makedirs(args.out, exist_ok=True)
         evaluators = cfg.test_evaluator
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
             if isinstance(evaluator, (dict, ConfigDict)):
