@@ -58,6 +58,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
         sys.exit("test.py: --show/--show-dir need default_hooks.visualization = "
                  "dict(type='SegVisualizationHook') in the config")
     hook['draw'] = True
+    # mmseg 1.2.2 draws test images every `interval` (default 50) batches, 1.4.2 all.
+    hook.setdefault('interval', 1)
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time

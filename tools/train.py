@@ -51,8 +51,6 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Builds the runner from the config and trains."""
     args = parse_args()
-    if not osp.isfile(args.config):
-        sys.exit(f'train.py: config file {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
