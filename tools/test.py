@@ -1,0 +1,114 @@
+"""Tests (and evaluates) a segmentor with the plugin registered (MMSegmentation's test.py).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
+        [--tta] [--cfg-options key=value ...]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [ARGS]
+    bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [ARGS]
+
+``--out`` writes the predicted label maps as PNG files (for offline evaluation or
+submission); ``--show-dir`` writes images painted with ground truth and prediction;
+``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
+
+import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
+from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    """Parses the command line (the same options as MMSegmentation's test.py)."""
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir where the evaluation metrics are written as json')
+    parser.add_argument(
+        '--out', type=str, help='the dir to save the predicted label maps (PNG)')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='the dir to save painted images, relative to work_dir/<timestamp>/')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings in the config, as key=value pairs (key="[a,b]" for lists)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
+    """Turns on drawing in the config's SegVisualizationHook."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        sys.exit("test.py: --show/--show-dir need default_hooks.visualization = "
+                 "dict(type='SegVisualizationHook') in the config")
+    hook['draw'] = True
+    # mmseg 1.2.2 draws test images every `interval` (default 50) batches, 1.4.2 all.
+    hook.setdefault('interval', 1)
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def main() -> None:
+    """Builds the runner from the config, loads the checkpoint and tests."""
+    args = parse_args()
+    for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
+        if not osp.isfile(path):
+            sys.exit(f'test.py: {what} file {path!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    prepare_cpu_distributed(cfg)  # torchrun without CUDA: gloo, CPU DDP, BN for SyncBN
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            sys.exit('test.py: --tta needs tta_model and tta_pipeline in the config')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+
+    if args.out is not None:
+        # IoUMetric creates output_dir on rank 0 only: the other ranks could write first.
+        os.makedirs(args.out, exist_ok=True)
+        evaluators = cfg.test_evaluator
+        for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
+            if isinstance(evaluator, (dict, ConfigDict)):
+                evaluator['output_dir'] = args.out
+                evaluator['keep_results'] = True
+
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,85 @@
+"""Trains a segmentor with the plugin registered (MMSegmentation's ``tools/train.py``).
+
+    python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume] [--amp]
+        [--cfg-options key=value ...]
+    bash tools/dist_train.sh CONFIG NUM_GPUS [ARGS]         # torchrun, --launcher pytorch
+    bash tools/slurm_train.sh PARTITION JOB CONFIG [ARGS]   # srun, --launcher slurm
+
+Works on both framework stacks (docs/frameworks.md).
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
+
+import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
+from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmseg.registry import RUNNERS  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    """Parses the command line (the same options as MMSegmentation's train.py)."""
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume', action='store_true', default=False,
+        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument(
+        '--amp', action='store_true', default=False,
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings in the config, as key=value pairs (key="[a,b]" for lists)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    """Builds the runner from the config and trains."""
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    prepare_cpu_distributed(cfg)  # torchrun without CUDA: gloo, CPU DDP, BN for SyncBN
+
+    # work_dir priority: command line > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.type
+        if optim_wrapper == 'AmpOptimWrapper':
+            print_log('AMP training is already enabled in your config.',
+                      logger='current', level=logging.WARNING)
+        elif optim_wrapper != 'OptimWrapper':
+            sys.exit('train.py: --amp needs optim_wrapper.type OptimWrapper, '
+                     f'the config has {optim_wrapper!r}')
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    cfg.resume = args.resume
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
