@@ -1,6 +1,7 @@
 """Model-zoo metadata: model-index.yml + configs/zoo/metafile.yaml as mim reads them."""
 import importlib
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -33,7 +34,9 @@ def test_metafile_copies_mmseg_entries():
     assert len(models) == 16
     for model in models:
         ref = by_name[model['Name']]
-        assert model['Weights'] == ref['Weights'] and model['Results'] == ref['Results']
+        # The onedl fork serves the same files from its own host; the path names the file.
+        assert urlparse(model['Weights']).path == urlparse(ref['Weights']).path
+        assert model['Results'] == ref['Results']
         assert model['Metadata'].get('Memory (GB)') == ref['Metadata'].get('Memory (GB)')
         assert model['Config'] == f'configs/zoo/{model["Name"]}.py'
 
