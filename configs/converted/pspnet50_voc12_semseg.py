@@ -21,7 +21,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PascalVOCDataset',
+        type='PSPPascalVOCAugDataset',
         data_root='data/VOCdevkit/VOC2012',
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/val.txt',
