@@ -167,7 +167,8 @@ def generate_context_demo(out_dir: str,
     the arguments.
 
     Args:
-        out_dir (str): Dataset root to create (``images/`` and ``annotations/`` inside).
+        out_dir (str): Dataset root to create (``images/`` and ``annotations/`` inside);
+            it must not exist or be an empty folder, unless ``overwrite``.
         num_train (int): Training images.
         num_val (int): Validation images.
         size (int): Image side in pixels.
@@ -180,6 +181,8 @@ def generate_context_demo(out_dir: str,
     if num_train < 1 or num_val < 1:
         raise ValueError(f'num_train={num_train} and num_val={num_val} must be positive')
     out_dir = osp.abspath(out_dir)
+    if osp.isdir(out_dir) and not os.listdir(out_dir):
+        os.rmdir(out_dir)  # an empty folder counts as absent
     if osp.exists(out_dir) and not overwrite:
         raise FileExistsError(f'{out_dir} already exists; pass overwrite=True (--overwrite) '
                               'to replace it')
