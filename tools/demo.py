@@ -156,8 +156,9 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     tile_w = (width - 8) // 3
     header = np.concatenate([_caption('input', tile_w + 4), _caption('ground truth', tile_w + 4),
                              _caption('prediction', width - 2 * (tile_w + 4))], axis=1)
-    legend = np.full((18 * ((len(CLASSES) + 3) // 4), width, 3), 255, np.uint8)
-    for i, (name, colour) in enumerate(zip(CLASSES, palette)):
+    entries = list(zip(CLASSES, palette)) + [('other (ignored)', np.zeros(3, np.uint8))]
+    legend = np.full((18 * ((len(entries) + 3) // 4), width, 3), 255, np.uint8)
+    for i, (name, colour) in enumerate(entries):
         x, y = (i % 4) * (width // 4) + 4, (i // 4) * 18 + 3
         cv2.rectangle(legend, (x, y), (x + 12, y + 12), tuple(int(c) for c in colour), -1)
         cv2.putText(legend, name, (x + 16, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0),
