@@ -136,7 +136,7 @@ def test_objects_are_large_and_statistics_match_across_classes(tmp_path):
 
 
 def test_dataset_loads_through_registry_with_demo_pipeline(tmp_path):
-    generate_context_demo(str(tmp_path), 4, 2, size=128, seed=3)
+    generate_context_demo(str(tmp_path), 4, 2, size=256, seed=3)
     cfg = Config.fromfile(PSP_CFG)
     for loader, split in (('train_dataloader', 'training'), ('val_dataloader', 'validation')):
         ds_cfg = cfg[loader].dataset.copy()
@@ -147,7 +147,7 @@ def test_dataset_loads_through_registry_with_demo_pipeline(tmp_path):
         assert len(dataset) == (4 if split == 'training' else 2)
         sample = dataset[0]
         gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
-        assert sample['inputs'].shape == (3, 128, 128) and gt.shape == (128, 128)
+        assert sample['inputs'].shape == (3, 256, 256) and gt.shape == (256, 256)
         assert set(np.unique(gt).tolist()) <= set(range(len(CLASSES))) | {255}
         if split == 'validation':  # no augmentation: the PNG minus one, 0 -> 255
             raw = cv2.imread(str(tmp_path / 'annotations/validation/context_validation_00000.png'),
@@ -202,7 +202,7 @@ def test_cli(tmp_path):
 @pytest.mark.slow
 def test_demo_config_trains_through_mim(tmp_path):
     data = str(tmp_path / 'data')
-    generate_context_demo(data, 8, 2, size=128, seed=4)
+    generate_context_demo(data, 8, 2, size=256, seed=4)
     work_dir = str(tmp_path / 'work')
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     env = dict(os.environ, OMP_NUM_THREADS='1',

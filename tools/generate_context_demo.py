@@ -1,7 +1,7 @@
 """Generates the context scene-parsing demo set in ADE20K's layout.
 
     python tools/generate_context_demo.py data/context_demo [--num-train 400 --num-val 100
-        --size 128 --seed 0] [--overwrite]
+        --size 256 --seed 0] [--overwrite]
 
 The set is written to a temporary folder and renamed into place, so an interrupted run
 leaves nothing at OUT_DIR. See mmseg_psp_ext/datasets/context_demo.py and docs/demo.md.
@@ -21,7 +21,7 @@ def main() -> int:
     parser.add_argument('out_dir', help='dataset root to create, e.g. data/context_demo')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=100)
-    parser.add_argument('--size', type=int, default=128, help='image side in pixels')
+    parser.add_argument('--size', type=int, default=256, help='image side in pixels')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--overwrite', action='store_true',
                         help='replace OUT_DIR if it exists')

@@ -106,7 +106,7 @@ def _object_layer(rng: np.random.Generator, size: int,
 
 
 def render_scene(context: int, object_seed, background_seed,
-                 size: int = 128) -> Tuple[np.ndarray, np.ndarray]:
+                 size: int = 256) -> Tuple[np.ndarray, np.ndarray]:
     """Draws one scene of type ``context``.
 
     The objects and clutter come from ``object_seed`` alone and the scene texture from
@@ -132,7 +132,7 @@ def render_scene(context: int, object_seed, background_seed,
     label = np.full((size, size), context_label(context), np.uint8)
     num_objects = 1 + int(obj_rng.random() < 0.35)
     for i in range(num_objects):
-        # The first object is large (its centre is 25+ pixels from the scene at 128 px).
+        # The first object is large (its centre is 50+ pixels, 6+ cells at output stride 8, from the scene at 256 px).
         texture, mask = _object_layer(obj_rng, size, (0.22, 0.36) if i == 0 else (0.1, 0.18))
         img[mask] = texture[mask]
         label[mask] = object_label(context)
@@ -156,7 +156,7 @@ SPLITS = ('training', 'validation')
 def generate_context_demo(out_dir: str,
                           num_train: int = 400,
                           num_val: int = 100,
-                          size: int = 128,
+                          size: int = 256,
                           seed: int = 0,
                           overwrite: bool = False) -> Dict[str, int]:
     """Writes the dataset in ADE20K's layout, atomically.

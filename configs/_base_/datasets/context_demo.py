@@ -1,13 +1,13 @@
 # The generated context scene-parsing set (tools/generate_context_demo.py), ADE20K layout.
 dataset_type = 'ContextDemoDataset'
 data_root = 'data/context_demo'
-crop_size = (128, 128)
+crop_size = (256, 256)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),  # reduce_zero_label=True comes from the dataset
     dict(
         type='RandomResize',
-        scale=(128, 128),
+        scale=(256, 256),
         ratio_range=(0.75, 1.25),
         keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -16,12 +16,12 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='LoadAnnotations'),  # reduce_zero_label=True comes from the dataset
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=4,
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -1,7 +1,7 @@
 """What the demo PSPNet and its dilated-FCN baseline share: all but the decode head.
 
 A narrow DilatedResNet-18 (output stride 8, stage widths 16-32-64-128), trained from
-scratch on the generated context set (128x128) for a few minutes on 2 CPU cores.
+scratch on the generated context set (256x256) for a few minutes on 2 CPU cores.
 """
 _base_ = ['../../_base_/datasets/context_demo.py', '../../_base_/default_runtime.py']
 
@@ -15,7 +15,7 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size=(128, 128))
+    size=(256, 256))
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
