@@ -6,7 +6,7 @@ scratch on the generated context set (256x256) for a few minutes on 2 CPU cores.
 _base_ = ['../../_base_/datasets/context_demo.py', '../../_base_/default_runtime.py']
 
 num_classes = 8
-max_iters = 800
+max_iters = 500
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
