@@ -135,7 +135,8 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     names = sorted(f for f in os.listdir(img_dir) if f.endswith('.jpg'))[:num_images]
     if not names:
         raise DemoError(f'no validation images in {img_dir}')
-    scale = max(1, 256 // max(1, cv2.imread(osp.join(img_dir, names[0])).shape[0]))  # small sets drawn larger
+    side = cv2.imread(osp.join(img_dir, names[0])).shape[0]
+    scale = max(1, 256 // side)  # small images are drawn larger
     rows = []
     for name in names:
         bgr = cv2.imread(osp.join(img_dir, name))
