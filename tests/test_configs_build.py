@@ -20,6 +20,7 @@ ALL_CONFIGS = sorted(
 PAPER = sorted(glob.glob(osp.join(CONFIG_DIR, 'paper', '*.py')))
 ZOO = sorted(glob.glob(osp.join(CONFIG_DIR, 'zoo', '*.py')))
 CONVERTED = sorted(glob.glob(osp.join(CONFIG_DIR, 'converted', '*.py')))
+DEMO = sorted(glob.glob(osp.join(CONFIG_DIR, 'demo', '*.py')))
 BASES = sorted(glob.glob(osp.join(CONFIG_DIR, '_base_', '**', '*.py'), recursive=True))
 
 
@@ -32,8 +33,9 @@ def test_config_counts():
     assert len(PAPER) == 19
     assert len(ZOO) == 16
     assert len(CONVERTED) == 12  # pspnet{50,101} x {ade20k,voc12,cityscapes} x {semseg,caffe}
-    assert len(ALL_CONFIGS) == 19 + 16 + 12 + 1  # + configs/pspnet_r50_ade20k.py
-    assert len(BASES) == 24  # 8 datasets, 4 models, 8 schedules, runtime, 3 protocols
+    assert len(DEMO) == 2  # PSPNet and its dilated-FCN baseline on the context demo
+    assert len(ALL_CONFIGS) == 19 + 16 + 12 + 2 + 1  # + configs/pspnet_r50_ade20k.py
+    assert len(BASES) == 25  # 9 datasets, 4 models, 8 schedules, runtime, 3 protocols
 
 
 def bn_model_cfg(cfg):
@@ -71,9 +73,10 @@ def test_config_builds_model(path):
     assert type(model.decode_head).__name__ == 'PPMHead'
     assert model.backbone.depth == cfg.model.backbone.depth
     # every stage-4 3x3 conv is dilated 4 (output stride 8) in both families
-    assert model.backbone.layer4[-1].conv2.dilation == (4, 4)
+    last = model.backbone.layer4[-1]  # Bottleneck dilates conv2, BasicBlock conv1
+    assert (last.conv2 if hasattr(last, 'conv3') else last.conv1).dilation == (4, 4)
     assert model.backbone.layer3[0].conv2.stride == (1, 1)
-    num_classes = {'ade20k': 150, 'voc12': 21, 'cityscapes': 19}
+    num_classes = {'ade20k': 150, 'voc12': 21, 'cityscapes': 19, 'context_demo': 8}
     dataset = next(k for k in num_classes if k in osp.basename(path))
     assert model.decode_head.num_classes == num_classes[dataset]
 
