@@ -11,7 +11,7 @@ Deploy models have no auxiliary head.
 """
 # ADE20K val at its original resolution: the segmentor resizes (long side) itself.
 _base_ = [
-    '../_base_/models/pspnet_authors.py', '../_base_/datasets/ade20k.py',
+    '../_base_/models/pspnet_caffe.py', '../_base_/datasets/ade20k.py',
     '../_base_/default_runtime.py'
 ]
 test_pipeline = [
@@ -21,24 +21,6 @@ test_pipeline = [
 ]
 val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[103.939, 116.779, 123.68],
-    std=[1.0, 1.0, 1.0],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(depth=50, style='caffe'),
-    decode_head=dict(num_classes=150),
-    test_cfg=dict(
-        mode='authors',
-        crop_size=(473, 473),
-        stride=(316, 316),
-        base_size=512,
-        scales=(1.0, ),
-        flip=True,
-        long_side='caffe',
-        pad='corner'))
+    decode_head=dict(num_classes=150))

@@ -13,7 +13,7 @@ Stage-3 stride in conv3_1_3x3 (style='pytorch').
 Deploy models have no auxiliary head.
 """
 # Cityscapes val at full resolution (2048x1024): the segmentor resizes (long side) itself.
-_base_ = ['../_base_/models/pspnet_authors.py', '../_base_/default_runtime.py']
+_base_ = ['../_base_/models/pspnet_caffe.py', '../_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -32,24 +32,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[103.939, 116.779, 123.68],
-    std=[1.0, 1.0, 1.0],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(depth=50, style='pytorch'),
     decode_head=dict(num_classes=19),
-    test_cfg=dict(
-        mode='authors',
-        crop_size=(713, 713),
-        stride=(476, 476),
-        base_size=2048,
-        scales=(1.0, ),
-        flip=True,
-        long_side='caffe',
-        pad='corner'))
+    test_cfg=dict(crop_size=(713, 713), stride=(476, 476), base_size=2048))

@@ -9,7 +9,7 @@ semseg reports 77.30 mIoU (val, single scale with flip).
 Input: RGB, ImageNet mean/std in 0-255 scale (semseg tool/test.py).
 """
 # Cityscapes val at full resolution (2048x1024): the segmentor resizes (long side) itself.
-_base_ = ['../_base_/models/pspnet_authors.py', '../_base_/default_runtime.py']
+_base_ = ['../_base_/models/pspnet_semseg.py', '../_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -28,37 +28,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(depth=50, style='pytorch'),
     decode_head=dict(num_classes=19),
-    auxiliary_head=dict(
-        type='FCNAuxHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=True,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    test_cfg=dict(
-        mode='authors',
-        crop_size=(713, 713),
-        stride=(476, 476),
-        base_size=2048,
-        scales=(1.0, ),
-        flip=True,
-        long_side='semseg',
-        pad='center',
-        flip_merge='probs'))  # semseg's net_process averages the two softmaxes
+    auxiliary_head=dict(num_classes=19),
+    test_cfg=dict(crop_size=(713, 713), stride=(476, 476), base_size=2048))

@@ -12,7 +12,7 @@ Stage-3 stride in conv3_1_3x3 (style='pytorch').
 Deploy models have no auxiliary head.
 """
 # PASCAL VOC 2012 val at its original resolution: the segmentor resizes (long side) itself.
-_base_ = ['../_base_/models/pspnet_authors.py', '../_base_/default_runtime.py']
+_base_ = ['../_base_/models/pspnet_caffe.py', '../_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -32,24 +32,6 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[103.939, 116.779, 123.68],
-    std=[1.0, 1.0, 1.0],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(depth=50, style='pytorch'),
-    decode_head=dict(num_classes=21),
-    test_cfg=dict(
-        mode='authors',
-        crop_size=(473, 473),
-        stride=(316, 316),
-        base_size=512,
-        scales=(1.0, ),
-        flip=True,
-        long_side='caffe',
-        pad='corner'))
+    decode_head=dict(num_classes=21))

@@ -9,7 +9,7 @@ semseg reports 77.05 mIoU (val, single scale with flip).
 Input: RGB, ImageNet mean/std in 0-255 scale (semseg tool/test.py).
 """
 # PASCAL VOC 2012 val at its original resolution: the segmentor resizes (long side) itself.
-_base_ = ['../_base_/models/pspnet_authors.py', '../_base_/default_runtime.py']
+_base_ = ['../_base_/models/pspnet_semseg.py', '../_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -29,37 +29,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(depth=50, style='pytorch'),
     decode_head=dict(num_classes=21),
-    auxiliary_head=dict(
-        type='FCNAuxHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        dropout_ratio=0.1,
-        num_classes=21,
-        norm_cfg=norm_cfg,
-        align_corners=True,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    test_cfg=dict(
-        mode='authors',
-        crop_size=(473, 473),
-        stride=(316, 316),
-        base_size=512,
-        scales=(1.0, ),
-        flip=True,
-        long_side='semseg',
-        pad='center',
-        flip_merge='probs'))  # semseg's net_process averages the two softmaxes
+    auxiliary_head=dict(num_classes=21))
