@@ -129,6 +129,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     from mmseg.apis import inference_model, init_model
 
     from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
+    from mmseg_psp_ext.utils.atomic_io import atomic_write
     model = init_model(config, ckpt, device='cpu')
     palette = np.array(PALETTE, np.uint8)
     img_dir = osp.join(data_root, 'images', 'validation')
@@ -172,10 +173,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     ok, encoded = cv2.imencode('.png', cv2.cvtColor(figure, cv2.COLOR_RGB2BGR))
     if not ok:
         raise DemoError('could not encode the prediction figure')
-    tmp = out_file + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(encoded.tobytes())
-    os.replace(tmp, out_file)
+    atomic_write(out_file, lambda f: f.write(encoded.tobytes()))
     return names
 
 

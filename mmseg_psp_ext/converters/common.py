@@ -1,12 +1,12 @@
 """Helpers shared by the checkpoint converters: loading, checking, atomic saving."""
-import os
 import re
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Iterable, Mapping, Optional
 
 import torch
+
+from mmseg_psp_ext.utils.atomic_io import atomic_write
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -148,14 +148,4 @@ def save_checkpoint(state_dict: Mapping[str, torch.Tensor], path: str,
 
 def save_atomic(obj: object, path: str) -> None:
     """``torch.save`` to a temp file in the target folder, then ``os.replace``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: torch.save(obj, f))
