@@ -27,60 +27,18 @@ and will not load). Put a backbone checkpoint in this plugin's key layout (keys 
 ``stem.0/1/3/4/6/7`` and ``fc`` dropped) at the path below, or override it:
 ``--cfg-options model.backbone.init_cfg.checkpoint=PATH``.
 """
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+_base_ = './pspnet_r50-d8.py'
 model = dict(
     type='PSPEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(
-        type='DilatedResNet',
-        depth=50,
         stem_channels=128,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
         contract_dilation=False,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/resnet50_deepstem128_imagenet.pth')),
-    decode_head=dict(
-        type='PPMHead',
-        in_channels=2048,
-        in_index=3,
-        channels=512,
-        pool_scales=(1, 2, 3, 6),
-        pool_type='avg',
-        reduce_dim=True,
-        dropout_ratio=0.1,
-        num_classes=150,
-        norm_cfg=norm_cfg,
-        align_corners=True,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNAuxHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        dropout_ratio=0.1,
-        num_classes=150,
-        norm_cfg=norm_cfg,
-        align_corners=True,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
+    decode_head=dict(num_classes=150, align_corners=True),
+    auxiliary_head=dict(num_classes=150, align_corners=True),
     test_cfg=dict(
         mode='authors',  # the authors' evaluation, see configs/_base_/protocols/
         crop_size=(473, 473),
