@@ -1,7 +1,8 @@
 """EncoderDecoder with the PSPNet authors' evaluation protocol as a third test mode."""
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
@@ -11,10 +12,11 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import OptSampleList, SampleList
+from .matlab_imresize import imresize, matlab_round, round_half_away
 
 AUTHORS_DEFAULTS = dict(
     crop_size=(473, 473), stride=None, base_size=512, scales=(1.0, ), flip=True,
-    long_side='caffe', pad='corner', flip_merge='logits')
+    long_side='caffe', pad='corner', flip_merge='logits', matlab_image=None)
 
 
 def scaled_size(height: int, width: int, long_side: int,
@@ -36,6 +38,30 @@ def scaled_size(height: int, width: int, long_side: int,
     if height > width:
         return long_side, to_int(long_side / height * width)
     return to_int(long_side / width * height), long_side
+
+
+def matlab_scaled_size(height: int, width: int, long_side: float) -> Tuple[int, int]:
+    """``eval_sub.m``'s size, in MATLAB's single precision.
+
+    ``new_rows = round(long_size / single(ori_cols) * ori_rows)`` (or the columns for a
+    portrait image): the division and the product are single-precision operations and
+    ``round`` goes half away from zero, so exact ties can round differently from double
+    precision (290x348 at long side 513: 427.5 in single, 427.49999999999994 in double).
+    The long side keeps ``long_size``, which ``imresize`` rounds up.
+
+    Args:
+        height (int): Image height (``ori_rows``).
+        width (int): Image width (``ori_cols``).
+        long_side (float): ``base_size * scale + 1``.
+
+    Returns:
+        tuple[int, int]: (height, width) after scaling.
+    """
+    single = np.float32
+    long_px = int(math.ceil(long_side))
+    if height > width:
+        return long_px, int(matlab_round(single(long_side) / single(height) * single(width)))
+    return int(matlab_round(single(long_side) / single(width) * single(height))), long_px
 
 
 def window_starts(length: int, crop: int, stride: int) -> List[int]:
@@ -126,6 +152,17 @@ class PSPEncoderDecoder(EncoderDecoder):
         if cfg['flip_merge'] not in ('logits', 'probs'):
             raise ValueError(f"test_cfg.flip_merge must be 'logits' or 'probs', "
                              f"got {cfg['flip_merge']!r}")
+        matlab = cfg['matlab_image']
+        if matlab is None:
+            matlab = cfg['long_side'] == 'caffe'
+        elif matlab not in (True, False):
+            raise ValueError(f'test_cfg.matlab_image must be True, False or None, got {matlab!r}')
+        elif matlab and cfg['long_side'] != 'caffe':
+            raise ValueError("test_cfg.matlab_image=True reproduces the Caffe release's MATLAB "
+                             "scripts and needs long_side='caffe', got "
+                             f"long_side={cfg['long_side']!r}")
+        if matlab:
+            return self._matlab_inference(image, out_size, cfg)
         height, width = image.shape[2:]
         probs = image.new_zeros((1, self.out_channels, *out_size))
         for scale in cfg['scales']:
@@ -141,15 +178,76 @@ class PSPEncoderDecoder(EncoderDecoder):
                                    align_corners=False)
         return probs / len(cfg['scales'])
 
-    def _sliding_window_probs(self, image: Tensor, cfg: dict) -> Tensor:
-        """Window-averaged probabilities at the size of ``image`` (padding removed)."""
+    def _normalisation(self, image: Tensor) -> Tuple[Tensor, Tensor]:
+        """The data preprocessor's mean and std, shaped (1, C, 1, 1) (0 and 1 if none)."""
+        preprocessor = self.data_preprocessor
+        channels = image.shape[1]
+        if getattr(preprocessor, '_enable_normalize', False):
+            mean = preprocessor.mean.to(image).reshape(1, -1, 1, 1)
+            std = preprocessor.std.to(image).reshape(1, -1, 1, 1)
+            if mean.shape[1] == channels:
+                return mean, std
+        return image.new_zeros((1, channels, 1, 1)), image.new_ones((1, channels, 1, 1))
+
+    def _matlab_inference(self, image: Tensor, out_size: Sequence[int], cfg: dict) -> Tensor:
+        """``eval_sub.m``/``scale_process.m``/``pre_img.m`` with MATLAB's image semantics.
+
+        The 8-bit image is recovered from the normalised input (the preprocessor's
+        ``(x - mean) / std`` undone and rounded; only channel order differs from MATLAB's
+        RGB, which resizing and per-channel padding do not care about). Then per scale:
+        single-precision size; ``imresize`` of the uint8 image (antialiased when
+        shrinking, uint8 after each dimension); when the image needs several windows,
+        padding of the uint8 image with ``uint8(mean)`` (``padarray`` casts the mean:
+        123.68 -> 124), but when it fits one window ``pre_img.m`` pads in single
+        precision with the exact mean (0 after normalisation); windows normalised as
+        the preprocessor does; the window-averaged probabilities resized back with
+        ``imresize`` (antialiased when shrinking) and divided by their sum over classes.
+        """
+        mean, std = self._normalisation(image)
+        raw = image * std + mean
+        pixels = raw.round()
+        off = (raw - pixels).abs().max().item()
+        if off > 1e-2 or pixels.min().item() < 0 or pixels.max().item() > 255:
+            raise ValueError(
+                "test_cfg.matlab_image=True resizes the 8-bit image as MATLAB's imresize "
+                'does, but the image given to the data preprocessor is not 8-bit (values '
+                f'{raw.min().item():.4g}..{raw.max().item():.4g}, up to {off:.3g} from an '
+                'integer). Load images as uint8 (LoadImageFromFile does) or set '
+                'test_cfg.matlab_image=False.')
+        pixels = pixels.to(torch.uint8)
+        window_pad = (round_half_away(mean).clamp(0, 255) - mean) / std  # uint8(mean)
+        crop_h, crop_w = cfg['crop_size']
+        height, width = image.shape[2:]
+        probs = image.new_zeros((1, self.out_channels, *out_size))
+        for scale in cfg['scales']:
+            size = matlab_scaled_size(height, width, cfg['base_size'] * scale + 1)
+            scaled = (imresize(pixels, size=size).to(image.dtype) - mean) / std
+            one_window = size[0] <= crop_h and size[1] <= crop_w
+            scale_probs = self._sliding_window_probs(
+                scaled, cfg, pad_value=None if one_window else window_pad)
+            scale_probs = imresize(scale_probs, size=out_size)
+            probs += scale_probs / scale_probs.sum(dim=1, keepdim=True)
+        return probs / len(cfg['scales'])
+
+    def _sliding_window_probs(self, image: Tensor, cfg: dict,
+                              pad_value: Optional[Tensor] = None) -> Tensor:
+        """Window-averaged probabilities at the size of ``image`` (padding removed).
+
+        ``pad_value`` (1, C, 1, 1) fills the padding per channel; 0 (the normalised
+        mean) when None.
+        """
         crop_h, crop_w = cfg['crop_size']
         stride_h, stride_w = cfg['stride'] or (math.ceil(crop_h * 2 / 3),
                                                math.ceil(crop_w * 2 / 3))
         height, width = image.shape[2:]
         pad_h, pad_w = max(crop_h - height, 0), max(crop_w - width, 0)
         top, left = (pad_h // 2, pad_w // 2) if cfg['pad'] == 'center' else (0, 0)
-        image = F.pad(image, (left, pad_w - left, top, pad_h - top), value=0.)
+        if pad_value is None:
+            image = F.pad(image, (left, pad_w - left, top, pad_h - top), value=0.)
+        else:
+            padded = pad_value.expand(1, -1, height + pad_h, width + pad_w).clone()
+            padded[:, :, top:top + height, left:left + width] = image
+            image = padded
         padded_h, padded_w = image.shape[2:]
         probs = image.new_zeros((1, self.out_channels, padded_h, padded_w))
         count = image.new_zeros((1, 1, padded_h, padded_w))
