@@ -13,10 +13,11 @@ The algorithm follows the documented ``contributions`` step of MATLAB's ``imresi
 (Image Processing Toolbox): for output pixel ``x`` (1-based) the input coordinate is
 ``u = x / scale + 0.5 * (1 - 1 / scale)``, the taps are ``floor(u - width / 2) + (0..P-1)``
 with ``P = ceil(width) + 2``, the weights ``h(u - tap)`` are normalised to sum 1 per
-output pixel and all-zero tap columns are dropped. Each dimension is then a gather of
-at most ``P`` input rows/columns and a weighted sum in that tap order, which is the
-vectorised form of MATLAB's per-dimension resize matrix.
+output pixel and all-zero tap columns are dropped. Each dimension is then an
+(out, in) resize matrix with at most ``P`` non-zeros per row, applied as a sparse
+matrix product along that dimension.
 """
+import warnings
 from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
 
@@ -115,18 +116,28 @@ def output_size_and_scale(in_size: Sequence[int], size: Optional[Sequence[float]
     return out, scales
 
 
-def _resize_along(image: Tensor, dim: int, weights: np.ndarray,
-                  indices: np.ndarray) -> Tensor:
-    """Weighted sum of the gathered taps along ``dim`` (taps in MATLAB's order)."""
-    index = torch.from_numpy(indices.T.copy()).to(image.device)
-    weight = torch.from_numpy(weights.T.copy()).to(image.device, image.dtype)
-    shape = [1] * image.dim()
-    shape[dim] = -1
-    out = None
-    for k in range(index.shape[0]):
-        term = image.index_select(dim, index[k]) * weight[k].view(shape)
-        out = term if out is None else out.add_(term)
-    return out
+def _resize_matrix(weights: np.ndarray, indices: np.ndarray, in_length: int,
+                   dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The (out, in) resize matrix of one dimension, sparse (CSR).
+
+    Taps that mirror onto the same pixel are summed into one entry.
+    """
+    out_length, taps = weights.shape
+    rows = np.repeat(np.arange(out_length), taps)
+    coords = torch.from_numpy(np.stack([rows, indices.reshape(-1)]))
+    matrix = torch.sparse_coo_tensor(coords, torch.from_numpy(weights.reshape(-1)),
+                                     (out_length, in_length)).coalesce().to(dtype)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter('ignore')
+        return matrix.to_sparse_csr().to(device)
+
+
+def _resize_along(image: Tensor, dim: int, matrix: Tensor) -> Tensor:
+    """``matrix @ image`` along ``dim``: the dimension moved first, the rest flattened."""
+    moved = image.movedim(dim, 0)
+    flat = moved.reshape(moved.shape[0], -1)
+    out = matrix @ flat
+    return out.reshape((matrix.shape[0], ) + moved.shape[1:]).movedim(0, dim)
 
 
 def imresize(image: Tensor, size: Optional[Sequence[float]] = None,
@@ -159,7 +170,9 @@ def imresize(image: Tensor, size: Optional[Sequence[float]] = None,
             continue  # MATLAB's pure nearest-neighbour case: the identity
         weights, indices = contributions(in_size[axis], out_size[axis], scales[axis],
                                          bool(antialias))
-        work = _resize_along(work, work.dim() - 2 + axis, weights, indices)
-        if is_uint8:
-            work = round_half_away(work).clamp_(0, 255)
-    return work.to(torch.uint8) if is_uint8 else work
+        matrix = _resize_matrix(weights, indices, in_size[axis], work.dtype, work.device)
+        work = _resize_along(work, work.dim() - 2 + axis, matrix)
+        if is_uint8:  # the sums are >= 0 (weights >= 0): half away = floor + (frac >= .5)
+            whole = work.floor()
+            work = whole.add_((work - whole).ge_(0.5)).clamp_(0, 255)
+    return work.to(torch.uint8) if is_uint8 else work.contiguous()

@@ -96,11 +96,23 @@ class PSPEncoderDecoder(EncoderDecoder):
 
     ``seg_logits`` of the returned samples holds these averaged class probabilities.
 
+    With ``long_side='caffe'`` the steps follow MATLAB's semantics as the scripts
+    (``eval_sub.m``, ``scale_process.m``, ``pre_img.m``) have them, unless
+    ``matlab_image=False``: the 8-bit image (recovered from the normalised input) is
+    resized by MATLAB's ``imresize`` (:mod:`.matlab_imresize`: antialiased when
+    shrinking, uint8 after each dimension) before normalisation; the short side is
+    computed in single precision; an image that needs several windows is padded with the
+    mean cast to uint8 (``padarray``), one that fits one window with the exact mean; the
+    probability maps are resized back with ``imresize`` too and renormalised. With
+    ``matlab_image=False`` the normalised image is resized by ``F.interpolate``, sizes
+    in double precision, padding 0.
+
     Example test_cfg::
 
         test_cfg=dict(mode='authors', crop_size=(473, 473), stride=(316, 316),
                       base_size=512, scales=(1.0, ), flip=True,
-                      long_side='caffe', pad='corner', flip_merge='logits')
+                      long_side='caffe', pad='corner', flip_merge='logits',
+                      matlab_image=True)  # None (default): True for 'caffe'
     """
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
