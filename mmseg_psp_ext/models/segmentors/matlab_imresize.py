@@ -117,26 +117,41 @@ def output_size_and_scale(in_size: Sequence[int], size: Optional[Sequence[float]
 
 
 def _resize_matrix(weights: np.ndarray, indices: np.ndarray, in_length: int,
-                   dtype: torch.dtype, device: torch.device) -> Tensor:
-    """The (out, in) resize matrix of one dimension, sparse (CSR).
+                   dtype: torch.dtype, device: torch.device, transpose: bool) -> Tensor:
+    """The (out, in) resize matrix of one dimension, or its transpose, sparse (CSR).
 
     Taps that mirror onto the same pixel are summed into one entry.
     """
     out_length, taps = weights.shape
     rows = np.repeat(np.arange(out_length), taps)
-    coords = torch.from_numpy(np.stack([rows, indices.reshape(-1)]))
-    matrix = torch.sparse_coo_tensor(coords, torch.from_numpy(weights.reshape(-1)),
-                                     (out_length, in_length)).coalesce().to(dtype)
+    coords = np.stack([rows, indices.reshape(-1)])
+    shape = (out_length, in_length)
+    if transpose:
+        coords, shape = coords[::-1].copy(), shape[::-1]
+    matrix = torch.sparse_coo_tensor(torch.from_numpy(coords),
+                                     torch.from_numpy(weights.reshape(-1)),
+                                     shape).coalesce().to(dtype)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter('ignore')
         return matrix.to_sparse_csr().to(device)
 
 
-def _resize_along(image: Tensor, dim: int, matrix: Tensor) -> Tensor:
-    """``matrix @ image`` along ``dim``: the dimension moved first, the rest flattened."""
+def _resize_along(image: Tensor, dim: int, weights: np.ndarray,
+                  indices: np.ndarray, in_length: int) -> Tensor:
+    """Applies the resize matrix along ``dim`` as one sparse matrix product.
+
+    The last dimension multiplies the flattened image by the transposed matrix from the
+    right (no copy of the input); another dimension is moved first and multiplied from
+    the left.
+    """
+    last = dim == image.dim() - 1
+    matrix = _resize_matrix(weights, indices, in_length, image.dtype, image.device,
+                            transpose=last)
+    if last:
+        flat = image.reshape(-1, in_length)
+        return (flat @ matrix).reshape(image.shape[:-1] + (matrix.shape[1], ))
     moved = image.movedim(dim, 0)
-    flat = moved.reshape(moved.shape[0], -1)
-    out = matrix @ flat
+    out = matrix @ moved.reshape(in_length, -1)
     return out.reshape((matrix.shape[0], ) + moved.shape[1:]).movedim(0, dim)
 
 
@@ -170,8 +185,7 @@ def imresize(image: Tensor, size: Optional[Sequence[float]] = None,
             continue  # MATLAB's pure nearest-neighbour case: the identity
         weights, indices = contributions(in_size[axis], out_size[axis], scales[axis],
                                          bool(antialias))
-        matrix = _resize_matrix(weights, indices, in_size[axis], work.dtype, work.device)
-        work = _resize_along(work, work.dim() - 2 + axis, matrix)
+        work = _resize_along(work, work.dim() - 2 + axis, weights, indices, in_size[axis])
         if is_uint8:  # the sums are >= 0 (weights >= 0): half away = floor + (frac >= .5)
             whole = work.floor()
             work = whole.add_((work - whole).ge_(0.5)).clamp_(0, 255)
