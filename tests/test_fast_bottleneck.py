@@ -215,7 +215,8 @@ class _OpOutputs(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        shapes = [tuple(t.shape) for t in tree_flatten(result)[0] if isinstance(t, torch.Tensor)]
+        shapes = [tuple(t.shape) for t in tree_flatten(result)[0]
+                  if isinstance(t, torch.Tensor)]
         self.outputs.extend((str(func), shape) for shape in shapes)
         return result
 
