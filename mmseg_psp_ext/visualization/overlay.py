@@ -118,7 +118,7 @@ def class_shares(label: np.ndarray, classes: Sequence[str]) -> List[ClassShare]:
     valid = label[(label >= 0) & (label < len(classes))]
     counts = np.bincount(valid.ravel(), minlength=len(classes))
     total = max(label.size, 1)
-    shares = [ClassShare(int(i), str(classes[i]), int(counts[i]), counts[i] / total)
+    shares = [ClassShare(int(i), str(classes[i]), int(counts[i]), float(counts[i] / total))
               for i in np.flatnonzero(counts)]
     return sorted(shares, key=lambda s: (-s.pixels, s.index))
 
