@@ -65,7 +65,7 @@ def ensure_dataset(data_root: str) -> None:
         print(f'[demo] dataset: using {data_root}')
         return
     start = time.time()
-    counts = generate_context_demo(data_root)
+    counts = generate_context_demo(data_root, progress=True)
     print(f'[demo] dataset: generated {counts} in {data_root} '
           f'({time.time() - start:.1f} s)')
 
