@@ -72,7 +72,7 @@ def shares_table(label: np.ndarray, classes, palette) -> str:
             f'<td style="width:160px"><div style="height:10px;width:{percent:.1f}%;'
             f'background:rgb({r},{g},{b})"></div></td></tr>')
     return ('<table id="legend-table"><thead><tr><th></th><th>class</th>'
-            '<th>pixels</th><th></th></tr></thead><tbody>' + ''.join(rows) +
+            '<th style="white-space:nowrap">share of pixels</th><th></th></tr></thead><tbody>' + ''.join(rows) +
             '</tbody></table>')
 
 
