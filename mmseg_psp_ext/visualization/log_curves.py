@@ -91,15 +91,23 @@ def plot_runs(runs: Sequence[Tuple[str, Series]], keys: Sequence[str], out_file:
         raise KeyError(f'no run logged {", ".join(absent)}; available keys: '
                        f'{", ".join(available)}')
     notes = []
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
+    # One iteration axis for all panels, so that a few validation points line up with
+    # the training curves.
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False,
+                             sharex=True)
     for ax, key in zip(axes[0], keys):
         for name, series in runs:
             if key not in series:
                 notes.append(f'{name} has no {key}')
                 continue
             steps, values = zip(*series[key])
-            ax.plot(steps, values, marker='o' if len(steps) < 8 else None, markersize=4,
-                    label=name)
+            line, = ax.plot(steps, values, marker='o' if len(steps) < 8 else None,
+                            markersize=4, label=name)
+            if len(steps) < 8:  # sparse (validation) points: print their values
+                for step, value in zip(steps, values):
+                    ax.annotate(f'{value:.4g}', (step, value), textcoords='offset points',
+                                xytext=(0, 5), ha='center', fontsize=7,
+                                color=line.get_color())
         ax.set_title(key)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
