@@ -35,6 +35,38 @@ def test_plots_are_written_for_small_and_large_class_sets(tmp_path):
         plot_confusion_matrix(np.ones((3, 3)), list('abcd'), str(tmp_path / 'x.png'))
 
 
+def test_metric_accumulates_like_iou_metric(tmp_path):
+    import torch
+    from mmseg.evaluation import IoUMetric
+
+    from mmseg_psp_ext.evaluation import ConfusionPlotMetric
+    rng = np.random.default_rng(1)
+    meta = dict(classes=['a', 'b', 'c'], palette=[[0, 0, 0]] * 3)
+    ours = ConfusionPlotMetric(out_dir=str(tmp_path / 'plots'))
+    reference = IoUMetric(iou_metrics=['mIoU'])
+    ours.dataset_meta = reference.dataset_meta = meta
+    expected = np.zeros((3, 3), np.int64)
+    for _ in range(3):  # three batches of two images
+        samples = []
+        for _ in range(2):
+            gt = rng.integers(0, 3, (8, 9))
+            gt[rng.random((8, 9)) < 0.2] = 255
+            pred = rng.integers(0, 3, (8, 9))
+            np.add.at(expected, (gt[gt != 255], pred[gt != 255]), 1)
+            samples.append(dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                                gt_sem_seg=dict(data=torch.from_numpy(gt)[None])))
+        ours.process({}, samples)
+        reference.process({}, samples)
+    assert len(ours.results) == 1  # one running matrix, not one per image
+    np.testing.assert_array_equal(ours.results[0], expected)
+    assert ours.evaluate(6) == {}
+    scores = reference.evaluate(6)
+    lines = (tmp_path / 'plots' / 'confusion_matrix.csv').read_text().splitlines()
+    cm = np.array([[int(v) for v in line.split(',')[1:]] for line in lines[1:]])
+    np.testing.assert_array_equal(cm, expected)
+    assert scores['mIoU'] == pytest.approx(100 * np.nanmean(iou_from_confusion(cm)), abs=0.006)
+
+
 @pytest.mark.slow
 def test_test_py_plot_dir_on_a_tiny_set(tmp_path):
     from mmseg_psp_ext.datasets.context_demo import CLASSES, generate_context_demo

@@ -50,15 +50,21 @@ class ConfusionPlotMetric(BaseMetric):
         return classes
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Adds each sample's confusion matrix to ``self.results``."""
+        """Adds the batch's pixels to this rank's running confusion matrix.
+
+        ``self.results`` holds one (K, K) matrix per rank rather than one per image,
+        which for ADE20K's 150 classes and 2000 images would take 360 MB.
+        """
         num_classes = len(self._classes())
+        if not self.results:
+            self.results.append(np.zeros((num_classes, num_classes), np.int64))
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data'].squeeze().to(torch.int64)
             label = sample['gt_sem_seg']['data'].squeeze().to(pred)
             keep = (label != self.ignore_index) & (label >= 0) & (label < num_classes)
             index = label[keep] * num_classes + pred[keep].clamp(0, num_classes - 1)
             counts = torch.bincount(index, minlength=num_classes**2)
-            self.results.append(counts.reshape(num_classes, num_classes).cpu().numpy())
+            self.results[0] += counts.reshape(num_classes, num_classes).cpu().numpy()
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Sums the matrices and writes the CSV and the two pictures."""
