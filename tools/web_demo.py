@@ -46,7 +46,10 @@ def resolve_model_files(config: Optional[str], checkpoint: Optional[str]) -> Tup
     if config is None:
         config = DEMO_CONFIG
         pointer = osp.join(DEMO_WORK_DIR, 'last_checkpoint')
-        checkpoint = open(pointer).read().strip() if osp.isfile(pointer) else None
+        checkpoint = None
+        if osp.isfile(pointer):
+            with open(pointer) as f:
+                checkpoint = f.read().strip()
         if checkpoint is None or not osp.isfile(checkpoint):
             sys.exit(f'web_demo.py: no trained demo model ({pointer} is missing or names a '
                      'missing file); run `make demo` first, or pass CONFIG CHECKPOINT')
