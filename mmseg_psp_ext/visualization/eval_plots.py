@@ -63,13 +63,12 @@ def plot_class_iou(iou: np.ndarray, classes: Sequence[str], out_file: str,
     for i, value in enumerate(percent):
         ax.text((0 if np.isnan(value) else value) + 1, i,
                 'n/a' if np.isnan(value) else f'{value:.1f}', va='center', fontsize=7)
-    ax.axvline(miou, color='tab:red', linestyle='--', linewidth=1, label=f'mIoU {miou:.2f}')
+    ax.axvline(miou, color='tab:red', linestyle='--', linewidth=1)
     ax.set_yticks(y, [str(c) for c in classes], fontsize=7 if len(classes) > 30 else 9)
     ax.set_ylim(len(classes) - 0.5, -0.5)  # first class on top, no empty margin
     ax.set_xlim(0, 105)
     ax.set_xlabel('IoU (%)')
-    ax.set_title(title or f'Per-class IoU (mIoU {miou:.2f})')
-    ax.legend(loc='lower right', fontsize='small')
+    ax.set_title(title or f'Per-class IoU (mIoU {miou:.2f}, dashed line)')
     fig.tight_layout()
     _save(fig, out_file)
     plt.close(fig)
