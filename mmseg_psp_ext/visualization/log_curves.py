@@ -108,6 +108,7 @@ def plot_runs(runs: Sequence[Tuple[str, Series]], keys: Sequence[str], out_file:
                     ax.annotate(f'{value:.4g}', (step, value), textcoords='offset points',
                                 xytext=(0, 5), ha='center', fontsize=7,
                                 color=line.get_color())
+        ax.margins(y=0.12)  # room for the value labels
         ax.set_title(key)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
