@@ -47,7 +47,8 @@ def test_figure_shows_the_baseline_beside_pspnet(tmp_path):
         pred = predict_label(init_model(config, ckpt, device='cpu'), image)
         expected = np.kron(colorize(pred, PALETTE), np.ones((4, 4, 1), np.uint8))
         np.testing.assert_array_equal(figure[row, x:x + tile], expected)
-    assert not np.array_equal(both[row, 2 * step:2 * step + tile], both[row, 3 * step:3 * step + tile])
+    fcn_tile, psp_tile = (both[row, x:x + tile] for x in (2 * step, 3 * step))
+    assert not np.array_equal(fcn_tile, psp_tile)
     np.testing.assert_array_equal(both[row, :2 * step], plain[row, :2 * step])  # input, GT
 
 

@@ -1,8 +1,8 @@
 """Plots loss, learning rate and mIoU of one or more training runs from their work dirs.
 
     python tools/plot_logs.py work_dirs/demo
-    python tools/plot_logs.py work_dirs/ablation_demo/baseline work_dirs/ablation_demo/B1236_AVE_DR \\
-        --keys loss decode.loss_ce mIoU --out work_dirs/ablation_curves.png
+    python tools/plot_logs.py work_dirs/demo work_dirs/demo_fcn --names PSPNet "dilated FCN" \\
+        --keys loss decode.loss_ce mIoU --out work_dirs/demo_vs_fcn.png
 
 Reads MMEngine's ``<timestamp>/vis_data/scalars.json`` under each work dir (all timestamp
 folders of a resumed run, in order) and draws one panel per key with one curve per run.

@@ -75,8 +75,8 @@ def shares_table(label: np.ndarray, classes, palette) -> str:
             f'<td style="width:160px"><div style="height:10px;width:{percent:.1f}%;'
             f'background:rgb({r},{g},{b})"></div></td></tr>')
     return ('<table id="legend-table"><thead><tr><th></th><th>class</th>'
-            '<th style="white-space:nowrap">share of pixels</th><th></th></tr></thead><tbody>' + ''.join(rows) +
-            '</tbody></table>')
+            '<th style="white-space:nowrap">share of pixels</th><th></th></tr></thead>'
+            '<tbody>' + ''.join(rows) + '</tbody></table>')
 
 
 def build_app(model, opacity: float = 0.5, title: str = 'PSPNet'):
