@@ -26,13 +26,18 @@ $(OMM_VENV)/.installed: requirements/openmmlab.txt requirements/runtime.txt requ
 demo: env
 	$(VENV)/bin/python tools/demo.py
 
+CHROMIUM ?= /usr/bin/chromium
+CHROMIUM_NOTE = @test -x $(CHROMIUM) || echo "NOTE: Chromium is missing ($(CHROMIUM)): the web demo browser test (tests/test_web_demo.py) will be SKIPPED; install it with: apt-get install -y chromium"
+
 test: env
+	$(CHROMIUM_NOTE)
 	$(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
 
 test-fast: env
 	$(VENV)/bin/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 test-openmmlab: env-openmmlab
+	$(CHROMIUM_NOTE)
 	$(OMM_VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
 
 clean:

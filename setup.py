@@ -5,6 +5,7 @@ original OpenMMLab releases install the same import names and cannot live side b
 
     pip install -e .[onedl]       # onedl-mmsegmentation, onedl-mmcv, onedl-mmengine
     pip install -e .[openmmlab]   # mmsegmentation 1.2.2, mmcv 2.1.0 (built with ops)
+    pip install -e .[demo]        # Gradio, for tools/web_demo.py
 """
 import shutil
 import sys
@@ -60,6 +61,7 @@ setup(
         'openmmlab': [r for r in read_requirements('openmmlab')
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
         'tests': read_requirements('tests'),
+        'demo': ['gradio==6.31.0'],  # tools/web_demo.py
     },
     license='Apache-2.0',
 )

@@ -14,3 +14,13 @@ torch.set_num_threads(2)
 def _mmseg_scope():
     init_default_scope('mmseg')
     yield
+
+
+def pytest_report_header(config):
+    """Says up front when the web demo's browser test cannot run (no Chromium)."""
+    import os
+    chromium = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    if not os.access(chromium, os.X_OK):
+        return (f'NOTE: Chromium is missing ({chromium}); tests/test_web_demo.py will be '
+                'SKIPPED. Install it with `apt-get install -y chromium`.')
+    return None

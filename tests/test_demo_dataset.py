@@ -224,3 +224,12 @@ def test_demo_config_trains_through_mim(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'iter_3.pth'))
     assert 'mIoU' in run.stdout + run.stderr
+
+
+def test_progress_bar_only_when_asked(tmp_path, capsys):
+    generate_context_demo(str(tmp_path / 'quiet'), 2, 1, size=32)
+    assert capsys.readouterr().err == ''
+    generate_context_demo(str(tmp_path / 'bar'), 2, 1, size=32, progress=True)
+    err = capsys.readouterr().err
+    assert 'context demo training: 100%' in err and '2/2' in err
+    assert 'context demo validation: 100%' in err and '1/1' in err

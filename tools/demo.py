@@ -1,12 +1,17 @@
 """End-to-end demo: generate the context set, train a small PSPNet, evaluate, draw predictions.
 
-    python tools/demo.py            # what `make demo` runs
+    python tools/demo.py                    # what `make demo` runs
+    python tools/demo.py --with-baseline    # also trains the dilated-FCN baseline
 
 Steps: (1) generate ``data/context_demo`` if it is missing, (2) ``mim train mmseg
-configs/demo/pspnet_r18_context_demo.py --work-dir work_dirs/demo``, (3) evaluate the
-final checkpoint on the validation split with MMEngine's runner, (4) write
-``work_dirs/demo/demo_prediction.png`` (input | ground truth | prediction). Any failing
-step stops the demo with a message naming it and a non-zero exit code.
+configs/demo/pspnet_r18_context_demo.py --work-dir work_dirs/demo`` (and with
+``--with-baseline`` ``configs/demo/fcn_r18_context_demo.py --work-dir work_dirs/demo_fcn``),
+(3) evaluate the final checkpoint(s) on the validation split with MMEngine's runner, (4) write
+``work_dirs/demo/demo_prediction.png`` (input | ground truth | prediction). Whenever a
+baseline checkpoint exists (``work_dirs/demo_fcn`` from ``--with-baseline``, or
+``work_dirs/ablation_demo/baseline`` from ``tools/ablation_demo.py``), the figure shows the
+dilated FCN's prediction beside PSPNet's. Any failing step stops the demo with a message
+naming it and a non-zero exit code.
 """
 import argparse
 import os
@@ -14,7 +19,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import List
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -22,6 +27,11 @@ import numpy as np
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+
+
+BASELINE_CONFIG = 'configs/demo/fcn_r18_context_demo.py'
+# Where a baseline checkpoint may be: `--with-baseline`, then tools/ablation_demo.py.
+BASELINE_WORK_DIRS = ('work_dirs/demo_fcn', 'work_dirs/ablation_demo/baseline')
 
 
 class DemoError(RuntimeError):
@@ -35,6 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/context_demo')
     parser.add_argument('--num-vis', type=int, default=4,
                         help='validation images in the prediction figure')
+    parser.add_argument('--with-baseline', action='store_true',
+                        help=f'also train the dilated-FCN baseline ({BASELINE_CONFIG}) into '
+                        f'{BASELINE_WORK_DIRS[0]} and show it in the figure')
     return parser.parse_args()
 
 
@@ -52,7 +65,7 @@ def ensure_dataset(data_root: str) -> None:
         print(f'[demo] dataset: using {data_root}')
         return
     start = time.time()
-    counts = generate_context_demo(data_root)
+    counts = generate_context_demo(data_root, progress=True)
     print(f'[demo] dataset: generated {counts} in {data_root} '
           f'({time.time() - start:.1f} s)')
 
@@ -108,12 +121,16 @@ def evaluate(config: str, ckpt: str, work_dir: str, data_root: str) -> dict:
     return metrics
 
 
-def _colour(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Label map (0..K-1, 255 ignored) to an RGB image; ignored pixels are black."""
-    out = np.zeros(labels.shape + (3, ), np.uint8)
-    valid = labels < len(palette)
-    out[valid] = palette[labels[valid]]
-    return out
+def find_baseline(work_dirs=BASELINE_WORK_DIRS) -> Optional[str]:
+    """The dilated-FCN baseline's last checkpoint in the first work dir that has one."""
+    for work_dir in work_dirs:
+        pointer = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(pointer):
+            with open(pointer) as f:
+                ckpt = f.read().strip()
+            if osp.isfile(ckpt):
+                return ckpt
+    return None
 
 
 def _caption(text: str, width: int, height: int = 18) -> np.ndarray:
@@ -124,13 +141,23 @@ def _caption(text: str, width: int, height: int = 18) -> np.ndarray:
 
 
 def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
-                     num_images: int) -> List[str]:
-    """Writes input | ground truth | prediction rows for the first validation images."""
+                     num_images: int,
+                     baseline: Optional[Tuple[str, str]] = None) -> List[str]:
+    """Writes input | ground truth | prediction rows for the first validation images.
+
+    With ``baseline`` = (config, checkpoint) of the dilated FCN, the rows are input |
+    ground truth | dilated FCN | PSPNet.
+    """
     from mmseg.apis import inference_model, init_model
 
     from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
     from mmseg_psp_ext.utils.atomic_io import atomic_write
-    model = init_model(config, ckpt, device='cpu')
+    from mmseg_psp_ext.visualization import colorize
+    models = [init_model(config, ckpt, device='cpu')]
+    captions = ['input', 'ground truth', 'prediction']
+    if baseline is not None:
+        models.insert(0, init_model(*baseline, device='cpu'))
+        captions[2:] = ['dilated FCN (baseline)', 'PSPNet']
     palette = np.array(PALETTE, np.uint8)
     img_dir = osp.join(data_root, 'images', 'validation')
     names = sorted(f for f in os.listdir(img_dir) if f.endswith('.jpg'))[:num_images]
@@ -147,17 +174,20 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
             raise DemoError(f'could not read {name} or {ann_file}')
         gt = gt.astype(np.int64) - 1  # reduce_zero_label: 0 ("other") -> ignored
         gt[gt < 0] = 255
-        pred = inference_model(model, bgr).pred_sem_seg.data[0].cpu().numpy()
-        tiles = [cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), _colour(gt, palette),
-                 _colour(pred, palette)]
+        preds = [inference_model(model, bgr).pred_sem_seg.data[0].cpu().numpy()
+                 for model in models]
+        tiles = [cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), colorize(gt, palette)]
+        tiles += [colorize(pred, palette) for pred in preds]
         tiles = [cv2.resize(t, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
                  for t in tiles]
         gap = np.full((tiles[0].shape[0], 4, 3), 255, np.uint8)
-        rows.append(np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1))
+        rows.append(np.concatenate([part for tile in tiles for part in (tile, gap)][:-1],
+                                   axis=1))
     width = rows[0].shape[1]
-    tile_w = (width - 8) // 3
-    header = np.concatenate([_caption('input', tile_w + 4), _caption('ground truth', tile_w + 4),
-                             _caption('prediction', width - 2 * (tile_w + 4))], axis=1)
+    tile_w = (width - 4 * (len(captions) - 1)) // len(captions)
+    header = np.concatenate([_caption(text, tile_w + 4) for text in captions[:-1]] +
+                            [_caption(captions[-1], width - (len(captions) - 1) * (tile_w + 4))],
+                            axis=1)
     entries = list(zip(CLASSES, palette)) + [('other (ignored)', np.zeros(3, np.uint8))]
     legend = np.full((18 * ((len(entries) + 3) // 4), width, 3), 255, np.uint8)
     for i, (name, colour) in enumerate(entries):
@@ -187,14 +217,24 @@ def main() -> int:
         step = 'training'
         train_start = time.time()
         train(args.config, args.work_dir, args.data_root)
+        if args.with_baseline:
+            step = 'baseline training'
+            train(BASELINE_CONFIG, BASELINE_WORK_DIRS[0], args.data_root)
         train_time = time.time() - train_start
         step = 'evaluation'
         ckpt = last_checkpoint(args.work_dir)
         import mmseg_psp_ext  # noqa: F401  (registers the plugin in this process)
         metrics = evaluate(args.config, ckpt, args.work_dir, args.data_root)
+        baseline_ckpt = find_baseline()
+        baseline = (BASELINE_CONFIG, baseline_ckpt) if baseline_ckpt else None
+        if baseline:
+            step = 'baseline evaluation'
+            baseline_metrics = evaluate(BASELINE_CONFIG, baseline_ckpt,
+                                        osp.dirname(baseline_ckpt), args.data_root)
         step = 'prediction figure'
         figure = osp.join(args.work_dir, 'demo_prediction.png')
-        names = draw_predictions(args.config, ckpt, args.data_root, figure, args.num_vis)
+        names = draw_predictions(args.config, ckpt, args.data_root, figure, args.num_vis,
+                                 baseline=baseline)
     except Exception as err:  # one clear line, then the exit code
         print(f'\n[demo] FAILED at step "{step}": {type(err).__name__}: {err}',
               file=sys.stderr)
@@ -206,7 +246,14 @@ def main() -> int:
     print(f"  mIoU       : {metrics['mIoU']:.2f}")
     print(f"  mAcc       : {metrics['mAcc']:.2f}")
     print(f"  aAcc       : {metrics['aAcc']:.2f}  (pixel accuracy)")
-    print(f'  figure     : {figure} ({len(names)} validation images)')
+    if baseline:
+        print(f"  baseline   : dilated FCN {baseline_ckpt}: mIoU {baseline_metrics['mIoU']:.2f}, "
+              f"aAcc {baseline_metrics['aAcc']:.2f}")
+    print(f'  figure     : {figure} ({len(names)} validation images'
+          + (', dilated FCN beside PSPNet)' if baseline else ')'))
+    if not baseline:
+        print('  (run `python tools/demo.py --with-baseline` to add the dilated-FCN '
+              'baseline to the figure)')
     print(f'  wall time  : {wall:.0f} s in all, {train_time:.0f} s in training')
     print('=' * 60)
     return 0

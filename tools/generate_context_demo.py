@@ -29,7 +29,8 @@ def main() -> int:
     start = time.time()
     try:
         counts = generate_context_demo(args.out_dir, args.num_train, args.num_val,
-                                       args.size, args.seed, overwrite=args.overwrite)
+                                       args.size, args.seed, overwrite=args.overwrite,
+                                       progress=True)
     except (FileExistsError, ValueError) as err:
         print(f'generate_context_demo: {err}', file=sys.stderr)
         return 1

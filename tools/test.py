@@ -1,13 +1,14 @@
 """Tests (and evaluates) a segmentor with the plugin registered (MMSegmentation's test.py).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
-        [--tta] [--cfg-options key=value ...]
+        [--tta] [--plot-dir DIR] [--cfg-options key=value ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [ARGS]
     bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [ARGS]
 
 ``--out`` writes the predicted label maps as PNG files (for offline evaluation or
 submission); ``--show-dir`` writes images painted with ground truth and prediction;
-``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``.
+``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``; ``--plot-dir`` writes a
+per-class IoU bar chart and the confusion matrix (PNG and CSV) of the run.
 """
 import argparse
 import os
@@ -44,6 +45,9 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument(
+        '--plot-dir', help='the dir to save per_class_iou.png, confusion_matrix.png and '
+        'confusion_matrix.csv')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -105,6 +109,15 @@ def main() -> None:
             if isinstance(evaluator, (dict, ConfigDict)):
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
+
+    if args.plot_dir is not None:
+        # Drawn from the same predictions as the scores (mmseg_psp_ext ConfusionPlotMetric).
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, list) else [evaluators]
+        ignore_index = next((e.get('ignore_index') for e in evaluators
+                             if isinstance(e, (dict, ConfigDict)) and 'ignore_index' in e), 255)
+        cfg.test_evaluator = evaluators + [
+            dict(type='ConfusionPlotMetric', out_dir=args.plot_dir, ignore_index=ignore_index)]
 
     runner = Runner.from_cfg(cfg)
     runner.test()

@@ -21,6 +21,7 @@ from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -158,7 +159,8 @@ def generate_context_demo(out_dir: str,
                           num_val: int = 100,
                           size: int = 256,
                           seed: int = 0,
-                          overwrite: bool = False) -> Dict[str, int]:
+                          overwrite: bool = False,
+                          progress: bool = False) -> Dict[str, int]:
     """Writes the dataset in ADE20K's layout, atomically.
 
     Everything is written to a temporary folder next to ``out_dir`` and renamed into
@@ -174,6 +176,7 @@ def generate_context_demo(out_dir: str,
         size (int): Image side in pixels.
         seed (int): Seed of the whole set.
         overwrite (bool): Replace an existing ``out_dir``; otherwise it is an error.
+        progress (bool): Show a progress bar per split (tqdm, on stderr).
 
     Returns:
         dict[str, int]: Number of images written per split.
@@ -196,7 +199,8 @@ def generate_context_demo(out_dir: str,
             ann_dir = osp.join(tmp, 'annotations', split)
             os.makedirs(img_dir)
             os.makedirs(ann_dir)
-            for index in range(count):
+            for index in tqdm(range(count), desc=f'context demo {split}', unit='img',
+                              disable=not progress):
                 obj_seed, bg_seed = _sample_seeds(seed, split_id, index)
                 img, label = render_scene(index % len(CONTEXTS), obj_seed, bg_seed, size)
                 name = f'context_{split}_{index:05d}'

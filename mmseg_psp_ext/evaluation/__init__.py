@@ -1,3 +1,3 @@
-from .metrics import CityscapesIIoUMetric
+from .metrics import CityscapesIIoUMetric, ConfusionPlotMetric
 
-__all__ = ['CityscapesIIoUMetric']
+__all__ = ['CityscapesIIoUMetric', 'ConfusionPlotMetric']
