@@ -74,7 +74,7 @@ def plain_bottleneck(model: nn.Module) -> Iterator[bool]:
 
 
 def _export(wrapper: nn.Module, example: Tensor, out_file: Path, dynamic: bool,
-            opset: int) -> None:
+            opset: int, verbose: Optional[bool]) -> None:
     batch = torch.export.Dim('batch', min=1, max=1024)
     shapes = {0: batch}
     if dynamic:
@@ -88,7 +88,7 @@ def _export(wrapper: nn.Module, example: Tensor, out_file: Path, dynamic: bool,
             input_names=['input'],
             output_names=['logits'],
             dynamic_shapes=(shapes, ),
-            verbose=False)
+            verbose=verbose)
     proto = program.model_proto.SerializeToString()
     atomic_write(str(out_file), lambda f: f.write(proto))
 
@@ -97,7 +97,8 @@ def export_onnx(model: nn.Module,
                 out_file: Union[str, Path],
                 size: Optional[Tuple[int, int]] = (512, 512),
                 dynamic: bool = False,
-                opset: int = 18) -> Path:
+                opset: int = 18,
+                verbose: Optional[bool] = False) -> Path:
     """Exports a segmentor to ONNX with torch's default (dynamo) exporter.
 
     The graph maps a float32 input ``input`` of shape (N, 3, H, W), already normalised
@@ -117,6 +118,7 @@ def export_onnx(model: nn.Module,
             the example traced for a dynamic export (default 512x512 there when None).
         dynamic (bool): Export with dynamic height and width.
         opset (int): ONNX opset, at least 18.
+        verbose (bool, optional): False is silent; None prints the exporter's steps.
 
     Returns:
         Path: ``out_file``.
@@ -141,7 +143,7 @@ def export_onnx(model: nn.Module,
     with _eval_mode(model), pooling:
         wrapper.eval()
         try:
-            _export(wrapper, example, out_file, dynamic, opset)
+            _export(wrapper, example, out_file, dynamic, opset, verbose)
         except Exception as err:  # noqa: BLE001 -- retried once with the plain head
             with plain_bottleneck(model) as switched:
                 if not switched:
@@ -149,5 +151,5 @@ def export_onnx(model: nn.Module,
                 print_log(f'The fast pyramid head did not export ({type(err).__name__}: '
                           f'{err}); exporting the plain head (same weights, same '
                           'results) instead.', logger='current', level=logging.WARNING)
-                _export(wrapper, example, out_file, dynamic, opset)
+                _export(wrapper, example, out_file, dynamic, opset, verbose)
     return out_file
