@@ -205,3 +205,26 @@ def test_more_than_255_classes_give_16_bit_labels(tmp_path):
     assert out.dtype == np.uint16 and out.tolist() == [[0, 299]]
     tool.encode_png(tmp_path / 'l.png', out)
     assert cv2.imread(str(tmp_path / 'l.png'), cv2.IMREAD_UNCHANGED).tolist() == [[0, 299]]
+
+
+@pytest.mark.slow
+def test_export_tool_and_onnx_backends_match_eager(demo, tmp_path, monkeypatch, capsys):
+    """export_onnx.py --dynamic verifies itself; infer.py on ONNX Runtime and OpenVINO
+    gives the labels of the eager model."""
+    data_root, checkpoint = demo
+    onnx_file = tmp_path / 'demo.onnx'
+    assert run_tool('export_onnx', DEMO_CONFIG, checkpoint, onnx_file, '--dynamic',
+                    '--size', 128, 128, '--openvino', monkeypatch=monkeypatch) == 0
+    printed = capsys.readouterr().out
+    assert printed.count('OK') == 4 and 'relative diff' in printed  # 2 sizes x 2 backends
+    images = data_root / 'images' / 'validation'
+    assert run_tool('infer', DEMO_CONFIG, checkpoint, images, '--out', tmp_path / 'eager',
+                    monkeypatch=monkeypatch) == 0
+    for backend in ('onnxruntime', 'openvino'):
+        assert run_tool('infer', DEMO_CONFIG, checkpoint, images, '--out', tmp_path / backend,
+                        '--backend', backend, '--onnx', onnx_file,
+                        monkeypatch=monkeypatch) == 0
+        for eager in sorted((tmp_path / 'eager' / 'labels').glob('*.png')):
+            ours = cv2.imread(str(tmp_path / backend / 'labels' / eager.name),
+                              cv2.IMREAD_UNCHANGED)
+            assert (ours == cv2.imread(str(eager), cv2.IMREAD_UNCHANGED)).mean() > 0.999
