@@ -72,8 +72,9 @@ def check_backends(model: nn.Module, onnx_file, sizes, batch: int = 1) -> None:
 @pytest.fixture(scope='module')
 def dynamic_export(tmp_path_factory):
     model = build_demo_model()
+    # No fallback: the head exports as the config builds it (fast bottleneck included).
     return model, export_onnx(model, tmp_path_factory.mktemp('onnx') / 'dynamic.onnx',
-                              size=(256, 256), dynamic=True)
+                              size=(256, 256), dynamic=True, plain_head_fallback=False)
 
 
 @pytest.mark.slow  # each export takes 10-40 s (torch.export + ONNX translation)
@@ -102,12 +103,40 @@ def test_backend_errors(tmp_path):
 def test_static_export(tmp_path, size):
     """512: a 64x64 feature map that bins 3 and 6 do not divide; 385x517: odd sizes."""
     model = build_demo_model()
-    onnx_file = export_onnx(model, tmp_path / 'static.onnx', size=size)
+    onnx_file = export_onnx(model, tmp_path / 'static.onnx', size=size,
+                            plain_head_fallback=False)
     check_backends(model, onnx_file, [size], batch=2)
 
 
 @pytest.mark.slow
 def test_dynamic_export_max_pooling(tmp_path):
     model = build_demo_model('max')
-    onnx_file = export_onnx(model, tmp_path / 'max.onnx', size=(256, 256), dynamic=True)
+    onnx_file = export_onnx(model, tmp_path / 'max.onnx', size=(256, 256), dynamic=True,
+                            plain_head_fallback=False)
     check_backends(model, onnx_file, [(512, 512), (385, 517)])
+
+
+def test_plain_head_fallback(tmp_path, monkeypatch):
+    """A fast head that fails to export is retried once as the plain head, then restored."""
+    from mmseg_psp_ext.deploy import onnx_export
+    model = build_demo_model()
+    model.decode_head.fast_bottleneck = True
+    calls = []
+
+    def fake_export(wrapper, example, out_file, dynamic, opset, verbose):
+        calls.append(model.decode_head.fast_bottleneck)
+        if model.decode_head.fast_bottleneck:
+            raise RuntimeError('unsupported op')
+        out_file.write_bytes(b'onnx')
+
+    monkeypatch.setattr(onnx_export, '_export', fake_export)
+    assert export_onnx(model, tmp_path / 'a.onnx').read_bytes() == b'onnx'
+    assert calls == [True, False] and model.decode_head.fast_bottleneck
+    with pytest.raises(RuntimeError, match='unsupported op'):
+        export_onnx(model, tmp_path / 'b.onnx', plain_head_fallback=False)
+    model.decode_head.fast_bottleneck = False
+    with pytest.raises(RuntimeError, match='unsupported op'):  # no head to fall back to
+        monkeypatch.setattr(onnx_export, '_export',
+                            lambda *args: (_ for _ in ()).throw(RuntimeError('unsupported op')))
+        export_onnx(model, tmp_path / 'c.onnx')
+    assert model.training is False

@@ -98,7 +98,8 @@ def export_onnx(model: nn.Module,
                 size: Optional[Tuple[int, int]] = (512, 512),
                 dynamic: bool = False,
                 opset: int = 18,
-                verbose: Optional[bool] = False) -> Path:
+                verbose: Optional[bool] = False,
+                plain_head_fallback: bool = True) -> Path:
     """Exports a segmentor to ONNX with torch's default (dynamo) exporter.
 
     The graph maps a float32 input ``input`` of shape (N, 3, H, W), already normalised
@@ -119,6 +120,8 @@ def export_onnx(model: nn.Module,
         dynamic (bool): Export with dynamic height and width.
         opset (int): ONNX opset, at least 18.
         verbose (bool, optional): False is silent; None prints the exporter's steps.
+        plain_head_fallback (bool): If the export fails with the decode head's fast
+            bottleneck on, retry once with it off (a warning says so). False re-raises.
 
     Returns:
         Path: ``out_file``.
@@ -146,7 +149,7 @@ def export_onnx(model: nn.Module,
             _export(wrapper, example, out_file, dynamic, opset, verbose)
         except Exception as err:  # noqa: BLE001 -- retried once with the plain head
             with plain_bottleneck(model) as switched:
-                if not switched:
+                if not switched or not plain_head_fallback:
                     raise
                 print_log(f'The fast pyramid head did not export ({type(err).__name__}: '
                           f'{err}); exporting the plain head (same weights, same '
