@@ -228,3 +228,25 @@ def test_export_tool_and_onnx_backends_match_eager(demo, tmp_path, monkeypatch, 
             ours = cv2.imread(str(tmp_path / backend / 'labels' / eager.name),
                               cv2.IMREAD_UNCHANGED)
             assert (ours == cv2.imread(str(eager), cv2.IMREAD_UNCHANGED)).mean() > 0.999
+
+
+def test_mmseg_apis_with_our_config(demo, tmp_path):
+    """The README's OpenMMLab way: init_model / inference_model / MMSegInferencer."""
+    from mmseg.apis import MMSegInferencer, inference_model, init_model
+
+    from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
+    data_root, _ = demo
+    checkpoint = tmp_path / 'with_meta.pth'
+    meta = dict(dataset_meta=dict(classes=CLASSES, palette=PALETTE))
+    torch.save({'state_dict': random_demo_model().state_dict(), 'meta': meta}, checkpoint)
+    config = str(REPO / DEMO_CONFIG)
+    image = sorted((data_root / 'images' / 'validation').glob('*.jpg'))[0]
+    model = init_model(config, str(checkpoint), device='cpu')
+    labels = inference_model(model, str(image)).pred_sem_seg.data[0].numpy()
+    predictor_labels = load_tool('infer').SegPredictor(
+        load_segmentor(config, str(checkpoint))).labels(image)
+    np.testing.assert_array_equal(labels, predictor_labels)
+    inferencer = MMSegInferencer(model=config, weights=str(checkpoint), device='cpu')
+    result = inferencer(str(image), out_dir=str(tmp_path / 'out'))
+    np.testing.assert_array_equal(result['predictions'], labels)
+    assert len(list((tmp_path / 'out' / 'vis').glob('*'))) == 1
