@@ -39,11 +39,9 @@ def random_demo_model(config: str = DEMO_CONFIG, seed: int = 0) -> nn.Module:
     """The demo model with random weights whose predictions vary across the image."""
     torch.manual_seed(seed)
     model = MODELS.build(Config.fromfile(str(REPO / config)).model)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 1.5)
+    # A wide classifier without bias: several classes per image, in every test mode.
     nn.init.normal_(model.decode_head.conv_seg.weight, std=1.0)
+    nn.init.zeros_(model.decode_head.conv_seg.bias)
     return model.eval()
 
 
@@ -57,11 +55,17 @@ def demo(tmp_path_factory):
     return root / 'data', checkpoint
 
 
+AUTHORS_MODE = ['model.type=PSPEncoderDecoder', 'model.test_cfg.mode=authors',
+                'model.test_cfg.crop_size=[97,97]', 'model.test_cfg.base_size=150']
+
+
 @pytest.mark.slow  # runs tools/test.py in a subprocess (MMEngine runner start-up)
-def test_labels_equal_test_py_out(demo, tmp_path, monkeypatch):
+@pytest.mark.parametrize('mode_options', [[], AUTHORS_MODE], ids=['whole', 'authors'])
+def test_labels_equal_test_py_out(demo, tmp_path, monkeypatch, mode_options):
     data_root, checkpoint = demo
     options = [f'test_dataloader.dataset.data_root={data_root}',
-               'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+               'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+               *mode_options]
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='2')
     result = subprocess.run(
         [sys.executable, 'tools/test.py', DEMO_CONFIG, str(checkpoint), '--out',
@@ -70,7 +74,9 @@ def test_labels_equal_test_py_out(demo, tmp_path, monkeypatch):
         timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert run_tool('infer', DEMO_CONFIG, checkpoint, data_root / 'images' / 'validation',
-                    '--out', tmp_path / 'infer', monkeypatch=monkeypatch) == 0
+                    '--out', tmp_path / 'infer',
+                    *(['--cfg-options', *mode_options] if mode_options else []),
+                    monkeypatch=monkeypatch) == 0
     expected = sorted((tmp_path / 'test_out').glob('*.png'))
     assert len(expected) == 4
     classes_seen = set()
@@ -250,3 +256,17 @@ def test_mmseg_apis_with_our_config(demo, tmp_path):
     result = inferencer(str(image), out_dir=str(tmp_path / 'out'))
     np.testing.assert_array_equal(result['predictions'], labels)
     assert len(list((tmp_path / 'out' / 'vis').glob('*'))) == 1
+
+
+def test_bf16_and_fused_conv_bn(demo, tmp_path, monkeypatch):
+    data_root, checkpoint = demo
+    images = data_root / 'images' / 'validation'
+    assert run_tool('infer', DEMO_CONFIG, checkpoint, images, '--out', tmp_path / 'fp32',
+                    monkeypatch=monkeypatch) == 0
+    assert run_tool('infer', DEMO_CONFIG, checkpoint, images, '--out', tmp_path / 'bf16',
+                    '--dtype', 'bf16', '--fuse-conv-bn', monkeypatch=monkeypatch) == 0
+    agreement = []
+    for fp32 in sorted((tmp_path / 'fp32' / 'labels').glob('*.png')):
+        bf16 = cv2.imread(str(tmp_path / 'bf16' / 'labels' / fp32.name), cv2.IMREAD_UNCHANGED)
+        agreement.append((bf16 == cv2.imread(str(fp32), cv2.IMREAD_UNCHANGED)).mean())
+    assert len(agreement) == 4 and np.mean(agreement) > 0.9, agreement

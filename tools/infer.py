@@ -74,6 +74,30 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def prepare_eager(model, dtype: str, fuse_conv_bn: bool, device: str):
+    """Folds BN and/or lowers the precision of the eager model.
+
+    Uses the package's ``prepare_for_inference`` (weights in bf16/fp16) where this
+    checkout has it; otherwise mmcv's ``fuse_conv_bn`` and ``torch.autocast``.
+
+    Returns:
+        torch.dtype | None: The autocast dtype the predictor must run under, if any.
+    """
+    if dtype == 'fp16' and not str(device).startswith('cuda'):
+        raise SystemExit('infer.py: --dtype fp16 needs a CUDA device; use bf16 on the CPU')
+    try:
+        from mmseg_psp_ext.utils.fast_inference import prepare_for_inference
+    except ImportError:
+        prepare_for_inference = None
+    if prepare_for_inference is not None:
+        prepare_for_inference(model, fuse_conv_bn=fuse_conv_bn, dtype=dtype)
+        return None
+    if fuse_conv_bn:
+        from mmcv.cnn import fuse_conv_bn as fuse
+        fuse(model)
+    return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[dtype]
+
+
 def find_images(folder: Path) -> List[Path]:
     return sorted(p for p in folder.rglob('*')
                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -196,10 +220,10 @@ def main() -> int:
         return 2
     out_dir = Path(args.out)
     onnx_file = None
+    autocast = None
     if args.backend == 'eager':
         if args.dtype != 'fp32' or args.fuse_conv_bn:
-            from mmseg_psp_ext.utils.fast_inference import prepare_for_inference
-            prepare_for_inference(model, fuse_conv_bn=args.fuse_conv_bn, dtype=args.dtype)
+            autocast = prepare_eager(model, args.dtype, args.fuse_conv_bn, args.device)
     else:
         onnx_file = args.onnx
         if onnx_file is None:
@@ -210,7 +234,8 @@ def main() -> int:
             export_onnx(model, onnx_file, size=(256, 256), dynamic=True)
             print(f'  done in {time.time() - start:.0f} s', flush=True)
     predictor = SegPredictor(model, args.backend, onnx_file,
-                             precision='bf16' if args.dtype == 'bf16' else 'fp32')
+                             precision='bf16' if args.dtype == 'bf16' else 'fp32',
+                             autocast=autocast)
     writer = Writer(out_dir, model, choose_palette(args.palette, model), args.opacity)
     if source.is_dir():
         paths = find_images(source)

@@ -63,12 +63,16 @@ class SegPredictor:
         onnx_file (str | Path, optional): The exported graph, for the ONNX backends.
         precision (str): ``'fp32'`` or ``'bf16'``; for the OpenVINO backend only (the
             eager model is prepared by the caller).
+        autocast (torch.dtype, optional): Run the eager model under ``torch.autocast``
+            with this dtype.
     """
 
     def __init__(self, model: nn.Module, backend: str = 'eager',
                  onnx_file: Optional[Union[str, Path]] = None,
-                 precision: str = 'fp32') -> None:
+                 precision: str = 'fp32',
+                 autocast: Optional[torch.dtype] = None) -> None:
         self.model = model.eval()
+        self.autocast = autocast
         self.backend = backend
         if backend != 'eager':
             attach_backend(self.model, build_backend(backend, onnx_file, precision=precision))
@@ -86,7 +90,9 @@ class SegPredictor:
         else:
             data = self.file_pipeline(dict(img_path=str(image)))
         batch = pseudo_collate([data])
-        with torch.no_grad():
+        device = next(self.model.parameters()).device.type
+        with torch.no_grad(), torch.autocast(device, dtype=self.autocast or torch.bfloat16,
+                                             enabled=self.autocast is not None):
             return self.model.test_step(batch)[0]
 
     def labels(self, image: ImageInput) -> np.ndarray:
