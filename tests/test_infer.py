@@ -281,3 +281,30 @@ def test_bf16_and_fused_conv_bn(demo, tmp_path, monkeypatch):
         bf16 = cv2.imread(str(tmp_path / 'bf16' / 'labels' / fp32.name), cv2.IMREAD_UNCHANGED)
         agreement.append((bf16 == cv2.imread(str(fp32), cv2.IMREAD_UNCHANGED)).mean())
     assert len(agreement) == 4 and np.mean(agreement) > 0.9, agreement
+
+
+@pytest.mark.parametrize('mode_options', [{}, {
+    'model.type': 'PSPEncoderDecoder', 'model.test_cfg.mode': 'authors',
+    'model.test_cfg.crop_size': (97, 97), 'model.test_cfg.base_size': 150}],
+    ids=['whole', 'authors'])
+def test_backend_drives_the_segmentors_predict(demo, mode_options):
+    """With a backend attached, every logit the segmentor uses comes from the backend."""
+    from mmseg_psp_ext.deploy.predictor import SegPredictor, attach_backend
+    data_root, checkpoint = demo
+    model = load_segmentor(str(REPO / DEMO_CONFIG), str(checkpoint), cfg_options=mode_options)
+    shapes = []
+
+    def fake_backend(inputs):
+        shapes.append(tuple(inputs.shape))
+        logits = np.zeros((inputs.shape[0], 8, *inputs.shape[2:]), np.float32)
+        logits[:, 3] = 1.0
+        return logits
+
+    predictor = SegPredictor(attach_backend(model, fake_backend))
+    image = sorted((data_root / 'images' / 'validation').glob('*.jpg'))[0]
+    labels = predictor.labels(image)
+    assert labels.shape == (128, 128) and (labels == 3).all()
+    if mode_options:  # windows of 97x97 with their flipped copies
+        assert shapes and all(s == (2, 3, 97, 97) for s in shapes)
+    else:  # the whole image after the test pipeline's Resize to 256
+        assert shapes == [(1, 3, 256, 256)]
