@@ -308,3 +308,34 @@ def test_backend_drives_the_segmentors_predict(demo, mode_options):
         assert shapes and all(s == (2, 3, 97, 97) for s in shapes)
     else:  # the whole image after the test pipeline's Resize to 256
         assert shapes == [(1, 3, 256, 256)]
+
+
+CONFIGS = sorted(str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py')
+                 if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_every_config_has_what_inference_needs(config):
+    """Test pipeline without labels, class names and a palette for every output class."""
+    from mmseg_psp_ext.deploy.loading import dataset_metainfo
+    from mmseg_psp_ext.deploy.predictor import test_pipeline_cfg
+    cfg = Config.fromfile(str(REPO / config))
+    pipeline = test_pipeline_cfg(cfg)
+    assert pipeline[0]['type'] == 'LoadImageFromFile'
+    assert all(t['type'] != 'LoadAnnotations' for t in pipeline)
+    meta = dataset_metainfo(cfg)
+    num_classes = cfg.model.decode_head.num_classes
+    assert len(meta['classes']) == num_classes
+    assert len(meta['palette']) >= num_classes
+    assert meta['reduce_zero_label'] == ('ade' in config or 'context' in config)
+
+
+def test_palette_choice(capsys):
+    tool = load_tool('infer')
+    model = random_demo_model()
+    model.dataset_meta = dict(palette=[[1, 2, 3]] * 8)
+    assert tool.choose_palette(None, model) == [[1, 2, 3]] * 8
+    assert len(tool.choose_palette('cityscapes', model)) == 19
+    assert len(tool.choose_palette('random', model)) == 8
+    with pytest.raises(SystemExit, match='nonexistent'):
+        tool.choose_palette('nonexistent', model)
