@@ -60,7 +60,8 @@ setup(
         'openmmlab': [r for r in read_requirements('openmmlab')
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
         'tests': read_requirements('tests'),
-        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],
+        # torch.onnx.export(dynamo=True) translates through onnxscript.
+        'deploy': ['onnx>=1.16', 'onnxscript>=0.5', 'onnxruntime>=1.18', 'openvino>=2024.0'],
     },
     license='Apache-2.0',
 )
