@@ -60,8 +60,9 @@ setup(
         'openmmlab': [r for r in read_requirements('openmmlab')
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
         'tests': read_requirements('tests'),
-        # torch.onnx.export(dynamo=True) translates through onnxscript.
-        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],  # tested: requirements/tests.txt
+        # torch.onnx.export(dynamo=True) translates through onnxscript; the tested
+        # versions are pinned in requirements/tests.txt.
+        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],
     },
     license='Apache-2.0',
 )
