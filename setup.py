@@ -62,6 +62,9 @@ setup(
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
         'tests': read_requirements('tests'),
         'demo': ['gradio==6.31.0'],  # tools/web_demo.py
+        # torch.onnx.export(dynamo=True) translates through onnxscript; the tested
+        # versions are pinned in requirements/tests.txt.
+        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],
     },
     license='Apache-2.0',
 )
