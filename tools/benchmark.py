@@ -84,6 +84,9 @@ def parse_args() -> argparse.Namespace:
                         help='fold BN into convs in ours (infer mode)')
     parser.add_argument('--channels-last', action='store_true', default=None,
                         help='channels_last in ours (default: on for bf16, off for fp32)')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile ours' step, as MMEngine's `compile=True` does "
+                        '(train_step; in infer mode the forward)')
     parser.add_argument('--checkpoint', help='weights for both models (default: random)')
     parser.add_argument('--dataset', action='store_true',
                         help="run over CONFIG's test set: pixel agreement and both mIoUs")
@@ -93,6 +96,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.batch is None:
         args.batch = 2 if args.mode == 'train' else 1
+    if args.compile and args.backend != 'eager':
+        parser.error('--compile is for --backend eager')
     if args.mode == 'train' and (args.backend != 'eager' or args.fuse_conv_bn):
         parser.error('--mode train times eager PyTorch without BN folding; drop '
                      '--backend/--fuse-conv-bn')
@@ -230,7 +235,7 @@ def logits_fn(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 def our_infer_fn(args, ours, tmpdir) -> Callable[[torch.Tensor], torch.Tensor]:
     if args.backend == 'eager':
         prepare_for_inference(ours, args.fuse_conv_bn, args.channels_last, args.dtype)
-        return logits_fn(ours)
+        return logits_fn(torch.compile(ours) if args.compile else ours)
     from mmseg_psp_ext.deploy import build_backend, export_onnx
     if args.fuse_conv_bn:
         prepare_for_inference(ours, fuse_conv_bn=True)
@@ -352,7 +357,8 @@ def main() -> None:
     init_default_scope('mmseg')
     cfg = Config.fromfile(args.config)
     log(f'config {args.config}; mode {args.mode}, ours {args.backend} {args.dtype}'
-        f'{" fused" if args.fuse_conv_bn else ""}, reference MMSegmentation eager fp32; '
+        f'{" fused" if args.fuse_conv_bn else ""}{" compiled" if args.compile else ""}, '
+        'reference MMSegmentation eager fp32; '
         f'{args.batch}x3x{args.size}x{args.size} on {args.device}, '
         f'{torch.get_num_threads()} threads')
     ours, reference = build_pair(args, cfg)
@@ -390,6 +396,8 @@ def main() -> None:
             wrapper = dict(type='OptimWrapper') if args.dtype == 'fp32' else dict(
                 type='AnyDeviceAmpOptimWrapper',
                 dtype='bfloat16' if args.dtype == 'bf16' else 'float16')
+            if args.compile:  # what MMEngine's Runner does with compile=True
+                ours.train_step = torch.compile(ours.train_step)
             runs = {'ours': train_step_fn(ours, wrapper, data),
                     'reference': train_step_fn(reference, dict(type='OptimWrapper'), data)}
         log(f"logits: max abs diff {result['max_abs_diff']:.3g}, relative "
@@ -415,7 +423,8 @@ def main() -> None:
           f'{torch.get_num_threads()} threads, median of {args.iters} alternating runs')
     print(f"{'':28}{'ms/step':>10}{'img/s':>9}{'min ms':>9}{'step peak MB':>14}")
     rows = (('ours ' + ' '.join([args.backend, args.dtype] +
-                                (['fused'] if args.fuse_conv_bn else [])), 'ours'),
+                                (['fused'] if args.fuse_conv_bn else []) +
+                                (['compiled'] if args.compile else [])), 'ours'),
             ('MMSegmentation eager fp32', 'reference'))
     for label, key in rows:
         print(f'{label:28}{med[key] * 1000:10.1f}{ips[key]:9.3f}{min(times[key]) * 1000:9.1f}'
