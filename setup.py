@@ -60,6 +60,7 @@ setup(
         'openmmlab': [r for r in read_requirements('openmmlab')
                       if not r.startswith(('torch', 'setuptools'))] + ['mmcv==2.1.0'],
         'tests': read_requirements('tests'),
+        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],
     },
     license='Apache-2.0',
 )
