@@ -14,7 +14,7 @@ KEYS = {'mode', 'device', 'dtype', 'backend', 'ours', 'reference', 'speedup', 'm
 def benchmark(*args: str) -> dict:
     result = subprocess.run(
         [sys.executable, 'tools/benchmark.py', CONFIG, '--size', '64', '--iters', '1',
-         '--warmup', '0', '--threads', '2', *args],
+         '--warmup', '0', '--threads', '1', *args],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()

@@ -79,7 +79,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch', type=int, default=None,
                         help='images per step (default: 1 infer, 2 train)')
     parser.add_argument('--iters', type=int, default=10, help='timed runs of each model')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed runs of each first')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed runs of each before timing, besides the runs that '
+                        'measure the differences and the step memory')
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold BN into convs in ours (infer mode)')
     parser.add_argument('--channels-last', action='store_true', default=None,
