@@ -77,16 +77,23 @@ def load_pair(name, device):
 @pytest.mark.slow
 def test_ade20k_r50_state_dict_round_trips_strictly():
     ours, theirs = load_pair('pspnet_r50-d8_4xb4-80k_ade20k-512x512.py', 'cpu')
-    # MMSegmentation's weights load strictly into ours and give the same logits ...
+    # MMSegmentation's weights load strictly into ours and give the same logits (to float
+    # rounding: PPMHead's fast bottleneck sums in another order) ...
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.rand(1, 3, 64, 64)
     meta = [dict(img_shape=(64, 64))]
+
+    def relative(a, b):
+        return ((a - b).abs().max() / b.abs().max()).item()
+
     with torch.no_grad():
-        assert torch.equal(ours.encode_decode(x, meta), theirs.encode_decode(x, meta))
+        assert relative(ours.encode_decode(x, meta), theirs.encode_decode(x, meta)) <= 1e-5
         # ... and ours (changed) load strictly back into MMSegmentation's model
         for param in ours.parameters():
             param.add_(torch.randn_like(param) * 0.01)
         theirs.load_state_dict(ours.state_dict(), strict=True)
+        assert relative(ours.encode_decode(x, meta), theirs.encode_decode(x, meta)) <= 1e-5
+        ours.decode_head.fast_bottleneck = False  # the plain computation, bit for bit
         assert torch.equal(ours.encode_decode(x, meta), theirs.encode_decode(x, meta))
     assert len(ours.state_dict()) == 370  # PSPNET_FACTS section 4
 

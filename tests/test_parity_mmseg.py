@@ -12,6 +12,14 @@ from mmseg.structures import SegDataSample
 CONFIG = 'configs/pspnet_r50_ade20k.py'
 NUM_CLASSES = 150
 TOL = 1e-4
+# Logits of random R50 weights reach 1e4; PPMHead's fast bottleneck sums in another order
+# than MMSegmentation's concat + conv, so logits are compared relative to their scale.
+REL_TOL = 1e-5
+
+
+def relative(ours: torch.Tensor, reference: torch.Tensor) -> float:
+    """max |ours - reference| / max |reference|."""
+    return ((ours - reference).abs().max() / reference.abs().max()).item()
 
 
 def mmseg_reference_model() -> dict:
@@ -100,7 +108,7 @@ def test_tensor_mode_logits_match(models):
         b = theirs(data_theirs['inputs'], mode='tensor')
     assert a.shape == (2, NUM_CLASSES, 8, 8)
     assert a.abs().max() > 1e-2  # not a vacuous comparison of zeros
-    assert (a - b).abs().max().item() <= TOL
+    assert relative(a, b) <= REL_TOL
 
 
 def test_predict_mode_matches(models):
@@ -111,7 +119,7 @@ def test_predict_mode_matches(models):
         pb = theirs.test_step(batch())
     for sa, sb in zip(pa, pb):
         assert sa.seg_logits.data.shape == (NUM_CLASSES, 64, 64)
-        assert (sa.seg_logits.data - sb.seg_logits.data).abs().max().item() <= TOL
+        assert relative(sa.seg_logits.data, sb.seg_logits.data) <= REL_TOL
         assert torch.equal(sa.pred_sem_seg.data, sb.pred_sem_seg.data)
 
 

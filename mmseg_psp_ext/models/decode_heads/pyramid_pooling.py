@@ -55,12 +55,12 @@ class PyramidPooling(nn.ModuleList):
                                          norm_cfg=norm_cfg, act_cfg=act_cfg))
             self.append(nn.Sequential(*layers))
 
-    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """Returns one upsampled map per level, in ``pool_scales`` order."""
+    def pool_levels(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Returns each level before upsampling (``scale x scale`` bins), in order."""
         outs = []
         for scale, level in zip(self.pool_scales, self):
             try:
-                pooled = level(x)
+                outs.append(level(x))
             except ValueError as err:
                 if 'Expected more than 1 value per channel' not in str(err):
                     raise
@@ -70,6 +70,11 @@ class PyramidPooling(nn.ModuleList):
                     '2 images per GPU (train_dataloader.batch_size), SyncBN across GPUs, '
                     "or a norm that does not need a batch (norm_cfg=dict(type='GN', "
                     "num_groups=32)).") from err
-            outs.append(resize(pooled, size=x.shape[2:], mode='bilinear',
-                               align_corners=self.align_corners))
         return outs
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Returns one upsampled map per level, in ``pool_scales`` order."""
+        return [
+            resize(pooled, size=x.shape[2:], mode='bilinear', align_corners=self.align_corners)
+            for pooled in self.pool_levels(x)
+        ]
