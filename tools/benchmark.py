@@ -373,8 +373,9 @@ def main() -> None:
         f'{args.batch}x3x{args.size}x{args.size} on {args.device}, '
         f'{torch.get_num_threads()} threads')
     ours, reference = build_pair(args, cfg)
-    log(f'built ours ({type(ours.decode_head).__name__}) and the reference '
-        f'({type(reference.decode_head).__name__}); weights '
+    fast = getattr(ours.decode_head, 'fast_bottleneck', None)
+    log(f'built ours ({type(ours.decode_head).__name__}, fast_bottleneck={fast}) and the '
+        f'reference ({type(reference.decode_head).__name__}); weights '
         f'{args.checkpoint or "random"}, loaded strictly into the reference')
     libc = _libc()
     result = dict(mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend)
