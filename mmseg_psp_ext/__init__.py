@@ -7,3 +7,5 @@ from . import compat  # noqa: F401  (version shims: weights_only checkpoint load
 from . import datasets, evaluation, models  # noqa: F401  (registers the modules)
 
 __version__ = '0.1.0'
+
+from . import optim  # noqa: E402,F401  (registers AnyDeviceAmpOptimWrapper)

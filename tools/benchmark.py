@@ -1,94 +1,450 @@
-"""Speed of our PSPNet against MMSegmentation's own, measured in the same run.
+"""Times our PSPNet against MMSegmentation's own, same weights and inputs, in one process.
 
-Both models are built from configs (ours from ``configs/pspnet_r50_ade20k.py``, MMSegmentation's
-from the config it ships), given the same weights, and timed alternately on the same input, so
-that machine load affects both alike. Reports the median time of each and the ratio
-ours / MMSegmentation (below 1 is faster), plus the max abs logit difference.
+    python tools/benchmark.py CONFIG [--mode {infer,train}] [--dtype {fp32,bf16}]
+        [--backend {eager,onnxruntime,openvino}] [--size S] [--batch N] [--iters N]
+        [--fuse-conv-bn] [--channels-last] [--checkpoint CKPT] [--dataset]
 
-    python tools/benchmark.py --size 512 --iters 10             # inference, CPU
-    python tools/benchmark.py --size 512 --mode train --device cuda
+The reference is always MMSegmentation's PSPNet in eager fp32: CONFIG's model with our
+module names mapped to theirs (``DilatedResNet`` -> ``ResNetV1c``, ``PPMHead`` ->
+``PSPHead``, ``FCNAuxHead`` -> ``FCNHead``, ``PSPEncoderDecoder`` -> ``EncoderDecoder``;
+SyncBN -> BN), which for ``configs/pspnet_r50_ade20k.py`` is what MMSegmentation's
+``pspnet_r50-d8`` config builds. Our state dict is loaded into it strictly. Weights are
+random (BN statistics included) unless ``--checkpoint`` is given. Runs alternate ours /
+reference so that load on the machine hits both alike; the medians are reported.
+
+``--mode infer`` times normalised images (N, 3, S, S) -> logits at input size (the
+segmentor's tensor output resized, as in 'whole' inference and in the ONNX graph);
+``--mode train`` times MMEngine's ``train_step`` (data preprocessor, forward, loss,
+backward, SGD step) with synthetic labels, ours with bf16 autocast for ``--dtype bf16``
+(``AnyDeviceAmpOptimWrapper``). The differences (max abs, relative = max abs / max |ref|,
+argmax agreement) are those of the logits for the same input (in train mode: train-mode
+BN, same dropout seed). ``--dataset`` instead runs both over CONFIG's test set with
+``--checkpoint`` and reports pixel agreement and both mIoUs.
+
+Prints progress, a table, and as its last line one JSON object.
 """
 import argparse
+import copy
+import ctypes
+import inspect
+import json
+import os
 import os.path as osp
+import resource
 import statistics
+import sys
+import tempfile
 import time
+from typing import Callable, Dict, List, Tuple
 
-import mmseg
+import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-from mmseg.utils import register_all_modules
+import torch.nn.functional as F
 
-import mmseg_psp_ext  # noqa: F401
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
+
+import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin)
+from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.model import revert_sync_batchnorm  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
+from mmseg.registry import MODELS, OPTIM_WRAPPERS  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+from mmseg.utils import register_all_modules  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-OURS = osp.join(REPO, 'configs/pspnet_r50_ade20k.py')
-THEIRS = osp.join(osp.dirname(mmseg.__file__), '.mim/configs/pspnet/'
-                  'pspnet_r50-d8_4xb4-80k_ade20k-512x512.py')
+# Our registered names -> MMSegmentation's, and our arguments that theirs lack, with the
+# values at which the two compute the same thing.
+THEIR_TYPES = {'DilatedResNet': 'ResNetV1c', 'PPMHead': 'PSPHead', 'FCNAuxHead': 'FCNHead',
+               'PSPEncoderDecoder': 'EncoderDecoder'}
+OUR_ONLY_ARGS = {'DilatedResNet': {'deep_stem': True},
+                 'PPMHead': {'pool_type': 'avg', 'reduce_dim': True, 'fast_bottleneck': None}}
 
 
-def build(path: str, device: str) -> torch.nn.Module:
-    cfg = Config.fromfile(path)
-    cfg.model.pretrained = None
-    cfg.model.backbone.init_cfg = None
-    return revert_sync_batchnorm(MODELS.build(cfg.model)).to(device)
+def log(msg: str) -> None:
+    print(f'[benchmark {time.strftime("%H:%M:%S")}] {msg}', flush=True)
 
 
-def step(model: torch.nn.Module, x: torch.Tensor, mode: str) -> torch.Tensor:
-    if mode == 'inference':
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/pspnet_r50_ade20k.py'),
+                        help='our model config (default: configs/pspnet_r50_ade20k.py)')
+    parser.add_argument('--mode', choices=['infer', 'train'], default='infer')
+    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                        help='our precision (the reference is always fp32); fp16: CUDA only')
+    parser.add_argument('--backend', choices=['eager', 'onnxruntime', 'openvino'],
+                        default='eager', help='how ours runs (infer mode)')
+    parser.add_argument('--size', type=int, default=512, help='square input side')
+    parser.add_argument('--batch', type=int, default=None,
+                        help='images per step (default: 1 infer, 2 train)')
+    parser.add_argument('--iters', type=int, default=10, help='timed runs of each model')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed runs of each before timing, besides the runs that '
+                        'measure the differences and the step memory')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BN into convs in ours (infer mode)')
+    parser.add_argument('--channels-last', action='store_true', default=None,
+                        help='channels_last in ours (default: on for bf16, off for fp32)')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile ours' step, as MMEngine's `compile=True` does "
+                        '(train_step; in infer mode the forward)')
+    parser.add_argument('--checkpoint', help='weights for both models (default: random)')
+    parser.add_argument('--dataset', action='store_true',
+                        help="run over CONFIG's test set: pixel agreement and both mIoUs")
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='intra-op threads (default: torch default)')
+    args = parser.parse_args()
+    if args.batch is None:
+        args.batch = 2 if args.mode == 'train' else 1
+    if args.compile and args.backend != 'eager':
+        parser.error('--compile is for --backend eager')
+    if args.mode == 'train' and (args.backend != 'eager' or args.fuse_conv_bn):
+        parser.error('--mode train times eager PyTorch without BN folding; drop '
+                     '--backend/--fuse-conv-bn')
+    if args.dataset and (args.mode != 'infer' or args.backend != 'eager'):
+        parser.error('--dataset is for --mode infer --backend eager')
+    if args.dtype == 'fp16' and not args.device.startswith('cuda'):
+        parser.error('--dtype fp16 needs a CUDA --device; use bf16 on the CPU')
+    if args.backend == 'onnxruntime' and args.dtype != 'fp32':
+        parser.error('--backend onnxruntime runs fp32 only here; bf16: openvino or eager')
+    return args
+
+
+# ----------------------------------------------------------------------------- models
+def _bn(node):
+    if isinstance(node, dict):
+        return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_bn(v) for v in node)
+    return node
+
+
+def our_model_cfg(cfg: Config) -> dict:
+    """CONFIG's model with BN for SyncBN and nothing to download."""
+    model = _bn(cfg.to_dict()['model'])
+    model['pretrained'] = None
+    model['backbone']['init_cfg'] = None
+    return model
+
+
+def reference_model_cfg(model: dict) -> dict:
+    """Our model config in MMSegmentation's module names; error if it has no equivalent."""
+    model = copy.deepcopy(model)
+    for key in ('backbone', 'decode_head', 'auxiliary_head'):
+        node = model.get(key)
+        if not node:
+            continue
+        ours = node['type']
+        if ours in THEIR_TYPES:  # our defaults may differ from theirs: state them
+            for arg, param in inspect.signature(MODELS.get(ours).__init__).parameters.items():
+                if param.default is not inspect.Parameter.empty:
+                    node.setdefault(arg, param.default)
+        for arg, neutral in OUR_ONLY_ARGS.get(ours, {}).items():
+            if arg in node:
+                value = node.pop(arg)
+                if neutral is not None and value != neutral:
+                    raise SystemExit(f'benchmark.py: {key}.{arg}={value!r} has no '
+                                     "MMSegmentation equivalent (needs "
+                                     f'{neutral!r})')
+        node['type'] = THEIR_TYPES.get(ours, ours)
+        if ours == 'FCNAuxHead':
+            node['concat_input'] = False
+    if model['type'] == 'PSPEncoderDecoder' and model['test_cfg'].get('mode') not in (
+            'whole', 'slide'):
+        model['test_cfg'] = dict(mode='whole')  # timing and logits use _forward anyway
+    model['type'] = THEIR_TYPES.get(model['type'], model['type'])
+    return model
+
+
+def randomise(model: torch.nn.Module, seed: int = 0) -> None:
+    """Random weights and BN statistics, so that no layer is an identity by accident."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if not tensor.is_floating_point():
+                continue
+            if name.endswith('running_var'):
+                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
+            elif name.endswith(('running_mean', 'bias')):
+                tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.1)
+            elif tensor.dim() == 1:  # BN weight
+                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
+            else:
+                fan_in = tensor[0].numel()
+                tensor.copy_(torch.randn(tensor.shape, generator=gen) * (2.0 / fan_in)**0.5)
+
+
+def build_pair(args: argparse.Namespace, cfg: Config) -> Tuple[torch.nn.Module, torch.nn.Module]:
+    model_cfg = our_model_cfg(cfg)
+    if model_cfg.get('data_preprocessor', {}).get('size'):
+        model_cfg['data_preprocessor']['size'] = (args.size, args.size)  # no padding
+    ours = revert_sync_batchnorm(MODELS.build(ConfigDict(model_cfg)))
+    reference = revert_sync_batchnorm(MODELS.build(ConfigDict(reference_model_cfg(model_cfg))))
+    if args.checkpoint:
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(ours, args.checkpoint, map_location='cpu', strict=True)
+    else:
+        randomise(ours)
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    return ours.to(args.device), reference.to(args.device)
+
+
+# ----------------------------------------------------------------------------- memory
+def _libc():
+    try:
+        libc = ctypes.CDLL('libc.so.6')
+        # Fixed mmap threshold (disables glibc's dynamic raise), so that freed activations
+        # go back to the OS and each model's step peak is measured from the same floor.
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        return libc
+    except OSError:
+        return None
+
+
+def _status_kb(key: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1])
+    return 0
+
+
+def step_peak_mb(run: Callable[[], object], libc) -> float:
+    """Peak RSS growth of one call (Linux: VmHWM reset through /proc/self/clear_refs)."""
+    if libc is not None:
+        libc.malloc_trim(0)
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        return float('nan')
+    floor = _status_kb('VmRSS:')
+    run()
+    return (_status_kb('VmHWM:') - floor) / 1024
+
+
+# ----------------------------------------------------------------------------- steps
+def logits_fn(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    align = bool(getattr(model.decode_head, 'align_corners', False))
+
+    def run(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return model(x, mode='tensor')
-    out = model(x, mode='tensor')
-    out.float().mean().backward()
-    return out.detach()
+            out = model(x, mode='tensor')
+            return F.interpolate(out.float(), size=x.shape[2:], mode='bilinear',
+                                 align_corners=align)
+
+    return run
 
 
-def timed(model, x, mode, device) -> float:
+def our_infer_fn(args, ours, tmpdir) -> Callable[[torch.Tensor], torch.Tensor]:
+    if args.backend == 'eager':
+        prepare_for_inference(ours, args.fuse_conv_bn, args.channels_last, args.dtype)
+        return logits_fn(torch.compile(ours) if args.compile else ours)
+    from mmseg_psp_ext.deploy import build_backend, export_onnx
+    if args.fuse_conv_bn:
+        prepare_for_inference(ours, fuse_conv_bn=True)
+    onnx_file = osp.join(tmpdir, 'model.onnx')
+    log(f'exporting ours to ONNX ({args.size}x{args.size}) ...')
+    start = time.perf_counter()
+    export_onnx(ours.eval(), onnx_file, size=(args.size, args.size))
+    log(f'exported in {time.perf_counter() - start:.0f} s; building {args.backend} '
+        f'({args.dtype})')
+    backend = build_backend(args.backend, onnx_file, precision=args.dtype,
+                            num_threads=args.threads)
+    return lambda x: torch.from_numpy(np.asarray(backend(x.cpu().numpy())))
+
+
+def train_data(args, num_classes: int) -> dict:
+    gen = torch.Generator().manual_seed(1)
+    size = args.size
+    inputs, samples = [], []
+    for _ in range(args.batch):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=gen, dtype=torch.uint8))
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, size, size), generator=gen))
+        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
+                                 pad_shape=(size, size)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_step_fn(model, wrapper_cfg: dict, data: dict) -> Callable[[], None]:
+    model.train()
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        wrapper_cfg, optimizer=torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9,
+                                               weight_decay=5e-4)))
+    return lambda: model.train_step(data, wrapper)
+
+
+def difference(ours: torch.Tensor, ref: torch.Tensor) -> Dict[str, float]:
+    abs_diff = float((ours.float() - ref).abs().max())
+    return dict(max_abs_diff=abs_diff, relative_diff=abs_diff / float(ref.abs().max()),
+                pixel_agreement=float((ours.argmax(1) == ref.argmax(1)).float().mean()))
+
+
+def train_difference(args, ours, reference, x) -> Dict[str, float]:
+    """Logits of both in train mode (batch-statistics BN), the same dropout draw."""
+    outs = []
+    for model in (ours, reference):
+        model.train()
+        torch.manual_seed(0)
+        with torch.no_grad(), torch.autocast(device_type=x.device.type, dtype=torch.bfloat16,
+                                             enabled=model is ours and args.dtype == 'bf16'):
+            outs.append(model(x, mode='tensor').float())
+    return difference(*outs)
+
+
+def timed(fn: Callable[[], object], device: str) -> float:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
     start = time.perf_counter()
-    step(model, x, mode)
+    fn()
     if device.startswith('cuda'):
         torch.cuda.synchronize()
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size', type=int, default=512, help='square input side')
-    parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--mode', choices=['inference', 'train'], default='inference')
-    parser.add_argument('--device', default='cpu')
-    args = parser.parse_args()
+def alternate(runs: Dict[str, Callable[[], object]], args) -> Dict[str, List[float]]:
+    for _ in tqdm(range(args.warmup), desc='warm-up', file=sys.stdout, disable=not args.warmup):
+        for fn in runs.values():
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in runs}
+    bar = tqdm(range(args.iters), desc='timing', file=sys.stdout)
+    for _ in bar:  # alternate so that load changes hit both alike
+        for name, fn in runs.items():
+            times[name].append(timed(fn, args.device))
+        bar.set_postfix({k: f'{statistics.median(v):.2f}s' for k, v in times.items()})
+    return times
 
+
+# ----------------------------------------------------------------------------- dataset
+def dataset_agreement(args, cfg, ours, reference) -> dict:
+    """Ours (prepared) and the reference over CONFIG's test set: agreement and mIoUs."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+    if not args.checkpoint:
+        raise SystemExit('benchmark.py: --dataset needs --checkpoint (random weights say '
+                         'nothing about accuracy)')
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    evaluators = {name: Evaluator(copy.deepcopy(cfg.test_evaluator)) for name in ('ours',
+                                                                                  'reference')}
+    for evaluator in evaluators.values():
+        evaluator.dataset_meta = loader.dataset.metainfo
+    prepare_for_inference(ours, args.fuse_conv_bn, args.channels_last, args.dtype)
+    reference.eval()
+    same = total = 0
+    max_abs = max_ref = 0.
+    times = {'ours': [], 'reference': []}
+    for data in tqdm(loader, desc='test set', file=sys.stdout):
+        preds = {}
+        for name, model in (('ours', ours), ('reference', reference)):
+            with torch.no_grad():
+                start = time.perf_counter()
+                preds[name] = model.test_step(copy.deepcopy(data))
+                times[name].append(time.perf_counter() - start)
+            evaluators[name].process(preds[name], data)
+        for a, b in zip(preds['ours'], preds['reference']):
+            same += int((a.pred_sem_seg.data == b.pred_sem_seg.data).sum())
+            total += a.pred_sem_seg.data.numel()
+            max_abs = max(max_abs, float((a.seg_logits.data - b.seg_logits.data).abs().max()))
+            max_ref = max(max_ref, float(b.seg_logits.data.abs().max()))
+    metrics = {name: e.evaluate(len(loader.dataset)) for name, e in evaluators.items()}
+    return dict(max_abs_diff=max_abs, relative_diff=max_abs / max_ref,
+                pixel_agreement=same / total, images=len(loader.dataset),
+                miou_ours=float(metrics['ours']['mIoU']),
+                miou_reference=float(metrics['reference']['mIoU']), times=times)
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     register_all_modules()
     init_default_scope('mmseg')
-    torch.manual_seed(0)
-    ours, theirs = build(OURS, args.device), build(THEIRS, args.device)
-    theirs.load_state_dict(ours.state_dict(), strict=True)
-    for model in (ours, theirs):
-        model.train(args.mode == 'train')
-    x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
-    diff = (step(ours.eval(), x, 'inference') - step(theirs.eval(), x, 'inference')).abs().max()
-    for model in (ours, theirs):
-        model.train(args.mode == 'train')
-    for _ in range(args.warmup):
-        step(ours, x, args.mode), step(theirs, x, args.mode)
-    times = {'ours': [], 'mmseg': []}
-    for _ in range(args.iters):  # alternate so that load changes hit both alike
-        times['ours'].append(timed(ours, x, args.mode, args.device))
-        times['mmseg'].append(timed(theirs, x, args.mode, args.device))
+    cfg = Config.fromfile(args.config)
+    log(f'config {args.config}; mode {args.mode}, ours {args.backend} {args.dtype}'
+        f'{" fused" if args.fuse_conv_bn else ""}{" compiled" if args.compile else ""}, '
+        'reference MMSegmentation eager fp32; '
+        f'{args.batch}x3x{args.size}x{args.size} on {args.device}, '
+        f'{torch.get_num_threads()} threads')
+    ours, reference = build_pair(args, cfg)
+    fast = getattr(ours.decode_head, 'fast_bottleneck', None)
+    log(f'built ours ({type(ours.decode_head).__name__}, fast_bottleneck={fast}) and the '
+        f'reference ({type(reference.decode_head).__name__}); weights '
+        f'{args.checkpoint or "random"}, loaded strictly into the reference')
+    libc = _libc()
+    result = dict(mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend)
+
+    if args.dataset:
+        found = dataset_agreement(args, cfg, ours, reference)
+        med = {k: statistics.median(v) for k, v in found.pop('times').items()}
+        result.update(ours=1 / med['ours'], reference=1 / med['reference'],
+                      speedup=med['reference'] / med['ours'], **found)
+        print(f"\n{found['images']} test images of {args.config}\n"
+              f"  pixel agreement ours {args.dtype} vs reference fp32: "
+              f"{100 * found['pixel_agreement']:.3f}%\n"
+              f"  mIoU ours {found['miou_ours']:.2f}, reference {found['miou_reference']:.2f}"
+              f" (change {found['miou_ours'] - found['miou_reference']:+.2f})")
+        result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    x = torch.randn(args.batch, 3, args.size, args.size,
+                    generator=torch.Generator().manual_seed(0)).to(args.device)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        if args.mode == 'infer':
+            ref_fn = logits_fn(reference.eval())
+            our_fn = our_infer_fn(args, ours, tmpdir)
+            result.update(difference(our_fn(x), ref_fn(x)))
+            runs = {'ours': lambda: our_fn(x), 'reference': lambda: ref_fn(x)}
+        else:
+            result.update(train_difference(args, ours, reference, x))
+            data = train_data(args, ours.decode_head.num_classes)
+            wrapper = dict(type='OptimWrapper') if args.dtype == 'fp32' else dict(
+                type='AnyDeviceAmpOptimWrapper',
+                dtype='bfloat16' if args.dtype == 'bf16' else 'float16')
+            if args.compile:  # what MMEngine's Runner does with compile=True
+                ours.train_step = torch.compile(ours.train_step)
+            runs = {'ours': train_step_fn(ours, wrapper, data),
+                    'reference': train_step_fn(reference, dict(type='OptimWrapper'), data)}
+        log(f"logits: max abs diff {result['max_abs_diff']:.3g}, relative "
+            f"{result['relative_diff']:.3g}, argmax agreement "
+            f"{100 * result['pixel_agreement']:.3f}%")
+        peak = {}
+        if args.device == 'cpu':
+            for name, fn in runs.items():
+                peak[name] = step_peak_mb(fn, libc)
+            log(f"step peak memory: ours {peak['ours']:.0f} MB, reference "
+                f"{peak['reference']:.0f} MB")
+        times = alternate(runs, args)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f'PSPNet-R50-D8 {args.mode}, {args.batch}x3x{args.size}x{args.size} on '
-          f'{args.device}, median of {args.iters}')
-    print(f"  ours  {med['ours'] * 1000:9.1f} ms")
-    print(f"  mmseg {med['mmseg'] * 1000:9.1f} ms")
-    print(f"  ratio ours/mmseg {med['ours'] / med['mmseg']:.3f}")
-    print(f'  max abs logit difference {diff.item():.2e}')
+    ips = {k: args.batch / v for k, v in med.items()}
+    result.update(ours=ips['ours'], reference=ips['reference'],
+                  speedup=med['reference'] / med['ours'])
+    result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if peak:
+        result.update(step_peak_mb_ours=peak['ours'], step_peak_mb_reference=peak['reference'])
+
+    what = 'training step' if args.mode == 'train' else 'inference'
+    print(f'\nPSPNet {what}, {args.batch}x3x{args.size}x{args.size}, {args.device}, '
+          f'{torch.get_num_threads()} threads, median of {args.iters} alternating runs')
+    print(f"{'':28}{'ms/step':>10}{'img/s':>9}{'min ms':>9}{'step peak MB':>14}")
+    rows = (('ours ' + ' '.join([args.backend, args.dtype] +
+                                (['fused'] if args.fuse_conv_bn else []) +
+                                (['compiled'] if args.compile else [])), 'ours'),
+            ('MMSegmentation eager fp32', 'reference'))
+    for label, key in rows:
+        print(f'{label:28}{med[key] * 1000:10.1f}{ips[key]:9.3f}{min(times[key]) * 1000:9.1f}'
+              f"{peak.get(key, float('nan')):14.0f}")
+    print(f"speedup {result['speedup']:.3f}x; logits: max abs diff {result['max_abs_diff']:.3g}, "
+          f"relative {result['relative_diff']:.3g}, argmax agreement "
+          f"{100 * result['pixel_agreement']:.3f}%; peak RSS {result['peak_rss_mb']:.0f} MB")
+    print(json.dumps(result))
 
 
 if __name__ == '__main__':

@@ -1,14 +1,16 @@
 """Tests (and evaluates) a segmentor with the plugin registered (MMSegmentation's test.py).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
-        [--tta] [--plot-dir DIR] [--cfg-options key=value ...]
+        [--tta] [--plot-dir DIR] [--fuse-conv-bn] [--channels-last]
+        [--dtype {fp32,bf16,fp16}] [--cfg-options key=value ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [ARGS]
     bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [ARGS]
 
 ``--out`` writes the predicted label maps as PNG files (for offline evaluation or
 submission); ``--show-dir`` writes images painted with ground truth and prediction;
 ``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``; ``--plot-dir`` writes a
-per-class IoU bar chart and the confusion matrix (PNG and CSV) of the run.
+per-class IoU bar chart and the confusion matrix (PNG and CSV) of the run. ``--fuse-conv-bn``,
+``--channels-last`` and ``--dtype`` speed up inference (mmseg_psp_ext.utils.fast_inference).
 """
 import argparse
 import os
@@ -19,6 +21,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -48,6 +51,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--plot-dir', help='the dir to save per_class_iou.png, confusion_matrix.png and '
         'confusion_matrix.csv')
+    parser.add_argument(
+        '--fuse-conv-bn', action='store_true',
+        help='fold BatchNorm into the preceding convolutions (faster, same results)')
+    parser.add_argument(
+        '--channels-last', action='store_true', default=None,
+        help='channels_last memory format (default: on for bf16/fp16, off for fp32)')
+    parser.add_argument(
+        '--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+        help='weights and activations dtype; fp16 needs CUDA (default: fp32)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -120,6 +132,13 @@ def main() -> None:
             dict(type='ConfusionPlotMetric', out_dir=args.plot_dir, ignore_index=ignore_index)]
 
     runner = Runner.from_cfg(cfg)
+    if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32':
+        runner.load_or_resume()  # fold and cast the loaded weights; test() won't reload
+        try:
+            prepare_for_inference(runner.model, args.fuse_conv_bn, args.channels_last,
+                                  args.dtype)
+        except ValueError as err:
+            sys.exit(f'test.py: {err}')
     runner.test()
 
 

@@ -18,6 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.device import get_device  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
@@ -65,15 +66,21 @@ def main() -> None:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.type
-        if optim_wrapper == 'AmpOptimWrapper':
+        if optim_wrapper in ('AmpOptimWrapper', 'AnyDeviceAmpOptimWrapper'):
             print_log('AMP training is already enabled in your config.',
                       logger='current', level=logging.WARNING)
         elif optim_wrapper != 'OptimWrapper':
             sys.exit('train.py: --amp needs optim_wrapper.type OptimWrapper, '
                      f'the config has {optim_wrapper!r}')
         else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            # MMEngine's AmpOptimWrapper on a GPU (fp16), bf16 autocast on the CPU.
+            cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and get_device() == 'cpu':
+        # MMEngine's AmpOptimWrapper asserts a GPU; ours is the same there, bf16 here.
+        print_log('AmpOptimWrapper needs a GPU: using AnyDeviceAmpOptimWrapper (bfloat16 '
+                  'autocast) on the CPU', logger='current', level=logging.WARNING)
+        cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
 
     cfg.resume = args.resume
 

@@ -41,6 +41,9 @@ def _onnxruntime(onnx_file: Path, precision: str,
         raise ValueError("the onnxruntime backend runs the exported fp32 graph only; use "
                          "precision='fp32' (or the openvino backend for bf16)")
     options = ort.SessionOptions()
+    # Idle intra-op threads sleep instead of spinning: spinning threads starve whatever
+    # else runs in the process between calls (PyTorch, another model) on a small CPU.
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     if num_threads:
         options.intra_op_num_threads = num_threads
     available = ort.get_available_providers()

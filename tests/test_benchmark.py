@@ -1,0 +1,68 @@
+"""tools/benchmark.py runs end to end and its last line is the promised JSON (no timing checks)."""
+import json
+import subprocess
+import sys
+
+import pytest
+from frameworks_tiny import REPO
+
+CONFIG = 'configs/demo/pspnet_r18_context_demo.py'  # narrow R18: seconds, not minutes
+KEYS = {'mode', 'device', 'dtype', 'backend', 'ours', 'reference', 'speedup', 'max_abs_diff',
+        'relative_diff', 'pixel_agreement', 'peak_rss_mb'}
+
+
+def benchmark(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', CONFIG, '--size', '64', '--iters', '1',
+         '--warmup', '0', '--threads', '1', *args],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith('[benchmark') for line in lines)  # progress while it runs
+    report = json.loads(lines[-1])
+    assert KEYS <= set(report)
+    assert report['ours'] > 0 and report['reference'] > 0 and report['peak_rss_mb'] > 0
+    return report
+
+
+def test_infer_fp32_fused_matches_mmseg():
+    report = benchmark('--mode', 'infer', '--fuse-conv-bn', '--channels-last')
+    assert (report['mode'], report['dtype'], report['backend']) == ('infer', 'fp32', 'eager')
+    assert report['relative_diff'] < 1e-4
+    assert report['pixel_agreement'] > 0.999
+
+
+@pytest.mark.slow
+def test_train_bf16_runs():
+    report = benchmark('--mode', 'train', '--dtype', 'bf16', '--batch', '2')
+    assert (report['mode'], report['dtype']) == ('train', 'bf16')
+    assert 0 < report['relative_diff'] < 0.5  # bf16 autocast against fp32: close, not equal
+
+
+def test_fp16_on_cpu_is_refused():
+    result = subprocess.run([sys.executable, 'tools/benchmark.py', CONFIG, '--dtype', 'fp16'],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and '--dtype fp16 needs a CUDA' in result.stderr
+
+
+def test_dataset_mode_reports_agreement_and_both_mious(tmp_path):
+    import torch
+    from frameworks_tiny import make_ade20k, write_config
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    data = make_ade20k(tmp_path / 'ade', num_train=1, num_val=2)
+    config = write_config(tmp_path / 'tiny.py', data)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    ckpt = tmp_path / 'weights.pth'
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', str(config), '--dataset', '--checkpoint',
+         str(ckpt), '--fuse-conv-bn', '--threads', '1'],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert KEYS <= set(report) and report['images'] == 2
+    # fp32 with BN folded (bf16 on untrained weights flips near-tied argmaxes: see README)
+    assert report['relative_diff'] < 1e-4 and report['pixel_agreement'] > 0.99
+    assert 0 <= report['miou_ours'] <= 100 and 0 <= report['miou_reference'] <= 100
