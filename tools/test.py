@@ -34,7 +34,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='the dir to save painted images, relative to work_dir/<timestamp>/')
+        help='the dir to save painted images (under DIR/vis_data/vis_image/; a relative DIR is '
+        'relative to the current directory, e.g. work_dirs/NAME/vis)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
