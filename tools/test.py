@@ -71,6 +71,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     """Builds the runner from the config, loads the checkpoint and tests."""
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):
