@@ -253,3 +253,25 @@ def test_a_file_with_both_numberings_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r'1 layers store fields numbered as in the fork.s '
                                          r'HEAD .*c479f4f.* and 1 .*88d0b3e.*--schema'):
         read_caffemodel(str(path))
+
+
+@pytest.mark.parametrize('proto,module', [('caffe.proto', 'caffe_pb2'),
+                                          ('caffe_88d0b3e.proto', 'caffe_88d0b3e_pb2')])
+def test_generated_modules_match_the_protos(proto, module):
+    """caffe*_pb2.py were regenerated from the .proto next to them (docs/checkpoints.md)."""
+    import importlib
+    import re
+    folder = REPO / 'mmseg_psp_ext' / 'converters'
+    text = re.sub(r'//.*', '', (folder / proto).read_text())
+    declared = {}
+    for name, body in re.findall(r'message (\w+) \{(.*?)\n\}', text, re.S):
+        body = re.sub(r'enum \w+ \{.*?\}', '', body, flags=re.S)
+        declared[name] = {f: int(n) for f, n in
+                          re.findall(r'(?:optional|repeated|required) [\w.]+ (\w+) = (\d+)', body)}
+    pb2 = importlib.import_module(f'mmseg_psp_ext.converters.{module}')
+    generated = {name: {f.name: f.number for f in desc.fields}
+                 for name, desc in pb2.DESCRIPTOR.message_types_by_name.items()}
+    assert declared == generated
+    head = (folder / f'{module}.py').read_text().splitlines()[4]
+    assert head == '# Protobuf Python Version: 7.35.1'  # = the protobuf pin's minimum
+    assert 'protobuf>=7.35.1,<8' in (REPO / 'requirements' / 'runtime.txt').read_text()
