@@ -61,7 +61,7 @@ def test_every_zoo_url_has_a_known_host_and_the_zoo_file_name():
             assert match, f"{model['Name']} {field}: {url.path} is not a zoo file name"
             assert match.group(0).endswith('.pth') == (field == 'Weights')
             depth, iters, dataset, crop = new.groups()
-            # 1.x name pspnet_r50-d8_4xb4-80k_ade20k-512x512 <-> 0.x pspnet_r50-d8_512x512_80k_ade20k
+            # 1.x pspnet_r50-d8_4xb4-80k_ade20k-512x512 <-> 0.x pspnet_r50-d8_512x512_80k_ade20k
             assert match.group('old') == f'pspnet_{depth}-d8_{crop}_{iters}_{dataset}', \
                 f"{model['Name']} {field}: the URL names another model ({match.group('old')})"
     assert {urlparse(m['Weights']).netloc for m in zoo_models()} == {'mmassets.onedl.ai'}

@@ -26,7 +26,8 @@ START, END = '<!-- paper-table:start -->', '<!-- paper-table:end -->'
 TEST_MODES = {'single-scale': '',
               'multi-scale': ' --cfg-options "model.test_cfg.scales=(0.5,0.75,1.0,1.25,1.5,1.75)"'}
 GPUS = 8
-MIM_MARKER = '# ---- mim model index, generated from Rows by tools/render_paper_table.py; do not edit'
+MIM_MARKER = ('# ---- mim model index, generated from Rows by tools/render_paper_table.py; '
+              'do not edit')
 COLLECTION = 'PSPNet-paper'
 TRAINING_DATA = {'ADE20K': 'ADE20K', 'VOC': 'Pascal VOC 2012 + Aug', 'Cityscapes': 'Cityscapes'}
 
@@ -99,14 +100,15 @@ def mim_index(rows: List[dict]) -> dict:
     models = {}
     for row in rows:
         name = osp.splitext(row['Config'])[0]
+        architecture = {'fcn': 'FCN', 'pspnet': 'PSPNet'}[re.match(r'[a-z]+', name).group(0)]
+        depth = re.search(r'_r(\d+)-d8', name).group(1)
         model = models.setdefault(name, dict(
             Name=name, **{'In Collection': COLLECTION},
             Config=f"configs/paper/{row['Config']}",
             Metadata={'Training Data': next(v for k, v in TRAINING_DATA.items()
                                             if row['Eval'].startswith(k)),
                       'Batch Size': 16, 'Training Resources': f'{GPUS}x GPUs',
-                      'Architecture': [{'fcn': 'FCN', 'pspnet': 'PSPNet'}[re.match(r'[a-z]+', name).group(0)],
-                                       'R-' + re.search(r'_r(\d+)-d8', name).group(1) + '-D8'],
+                      'Architecture': [architecture, f'R-{depth}-D8'],
                       'Paper Rows': []},
             Results=[]))
         model['Metadata']['Paper Rows'].append(f"Table {row['Table']}: {row['Row']}")
