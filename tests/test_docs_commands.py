@@ -15,8 +15,9 @@ needs an entry. The actions:
   interpreter), ``{mim}`` (the mim next to it), ``{tmp}`` (a fresh folder per command),
   ``{ckpt}`` (a checkpoint of ``configs/pspnet_r50_ade20k.py`` trained by ``TINY_TRAIN``),
   ``{tiny}`` (``--cfg-options`` values that shrink that config family -- the ADE20K
-  pipelines of ``configs/`` -- to a 48x48 dataset, a thin ResNet18 and 2 iterations) and
-  the pattern's named groups. Identical reduced forms run once.
+  pipelines of ``configs/`` -- to a 48x48 dataset, a thin ResNet18 and 2 iterations),
+  ``{tiny_model}`` (the same without the test pipelines' Resize, for the authors'
+  protocol) and the pattern's named groups. Identical reduced forms run once.
 - ``ByTest('tests/test_x.py::test_name', why)``: another test runs it (or its reduced
   form); the test must exist.
 - ``ByCI('FILE', 'TEXT', why)``: CI runs it through FILE (``Makefile``, ``.ci/run``,
@@ -111,12 +112,10 @@ COMMANDS: List[Entry] = [
     Entry(r'mim test mmseg CONFIG --checkpoint \S+ --tta',
           Run('{mim} test mmseg ' + README_CONFIG + ' --checkpoint {ckpt} --work-dir {tmp} '
               '--tta --cfg-options {tiny}', expect='mIoU')),
-    Entry(r'mim test mmseg PAPER_CONFIG --checkpoint \S+',
+    # One run for both: the multi-scale form includes scale 1.0, i.e. the single-scale one.
+    Entry(r'mim test mmseg PAPER_CONFIG --checkpoint \S+( --cfg-options "' + re.escape(MS) + '")?',
           Run('{mim} test mmseg configs/eval/pspnet_r50_ade20k_authors.py --checkpoint {ckpt} '
-              '--work-dir {tmp} --cfg-options {tiny} ' + AUTHORS_TINY, expect='mIoU')),
-    Entry(r'mim test mmseg PAPER_CONFIG --checkpoint \S+ --cfg-options "' + re.escape(MS) + '"',
-          Run('{mim} test mmseg configs/eval/pspnet_r50_ade20k_authors.py --checkpoint {ckpt} '
-              '--work-dir {tmp} --cfg-options {tiny} ' + AUTHORS_TINY + ' "' + MS + '"',
+              '--work-dir {tmp} --cfg-options {tiny_model} ' + AUTHORS_TINY + ' "' + MS + '"',
               expect='mIoU')),
     Entry(r'mim test mmseg configs/converted/pspnet50_ade20k_(caffe|semseg)\.py --checkpoint \S+',
           ByTest('tests/test_convert_caffe.py::test_converted_configs_fit_full_size_caffe',
@@ -317,9 +316,10 @@ TINY_OPTS = (
     'model.decode_head.channels=16 model.auxiliary_head.in_channels=32 '
     'model.auxiliary_head.channels=8 model.data_preprocessor.size="(48,48)" '
     'train_dataloader.dataset.pipeline.2.scale="(64,64)" '
-    'train_dataloader.dataset.pipeline.3.crop_size="(48,48)" '
-    'val_dataloader.dataset.pipeline.1.scale="(64,64)" '
-    'test_dataloader.dataset.pipeline.1.scale="(64,64)"')
+    'train_dataloader.dataset.pipeline.3.crop_size="(48,48)"')
+# The test pipelines' Resize (the authors' protocol has none: it resizes in the model).
+TINY_RESIZE = ('val_dataloader.dataset.pipeline.1.scale="(64,64)" '
+               'test_dataloader.dataset.pipeline.1.scale="(64,64)"')
 # Framework messages the entry points silence (tools/*.py; mim runs the framework's own).
 SILENCED = ('Could not import OneDL', 'MultiScaleDeformableAttention', 'avg_non_ignore',
             'pretrained is a deprecated', '"FileClient" will be deprecated')
@@ -340,7 +340,8 @@ def _format(template: str, tmp: Path, tiny: dict) -> str:
     python = sys.executable
     return template.format(python=python, mim=osp.join(osp.dirname(python), 'mim'),
                            tmp=tmp, ckpt=tiny.get('ckpt', ''),
-                           tiny=TINY_OPTS.format(data=tiny['data']))
+                           tiny=TINY_OPTS.format(data=tiny['data']) + ' ' + TINY_RESIZE,
+                           tiny_model=TINY_OPTS.format(data=tiny['data']))
 
 
 @pytest.fixture(scope='module')
