@@ -358,7 +358,8 @@ def tiny(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('template', sorted(REDUCED))
+@pytest.mark.parametrize('template', sorted(REDUCED),
+                         ids=lambda t: ' '.join(re.sub(r'\{\w+\}', '', t).split()[:4]))
 def test_reduced_command_runs(template, tiny, tmp_path):
     if template == TINY_TRAIN:  # the fixture ran it
         output = tiny['train_output']
