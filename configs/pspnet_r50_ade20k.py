@@ -7,7 +7,7 @@ loads strictly and its numbers (41.13 mIoU single scale) are the reference. The 
 own recipe (473 crops, 150k iterations, rotation and blur) is ``configs/paper/``.
 
     mim train mmseg configs/pspnet_r50_ade20k.py                       # 1 GPU
-    mim train mmseg configs/pspnet_r50_ade20k.py --launcher pytorch --gpus 4
+    bash tools/dist_train.sh configs/pspnet_r50_ade20k.py 4           # 4 GPUs (torchrun)
 
 ADE20K is read from data/ade/ADEChallengeData2016 (images/ and annotations/).
 """

@@ -158,7 +158,7 @@ def caffe_pspnet_layers(depth=50, classes=5, base=8, stem=16, bins=(1, 2, 3, 6),
 
 
 def caffe_forward(blobs: Dict[str, List[np.ndarray]], x: torch.Tensor, depth=50,
-                  style='caffe', bins=(1, 2, 3, 6)) -> torch.Tensor:
+                  style='caffe', bins=(1, 2, 3, 6), eps=1e-5) -> torch.Tensor:
     """The Caffe net run by layer name: conv6 output (before the x8 Interp)."""
     t = {k: [torch.from_numpy(b) for b in v] for k, v in blobs.items()}
 
@@ -169,7 +169,7 @@ def caffe_forward(blobs: Dict[str, List[np.ndarray]], x: torch.Tensor, depth=50,
 
     def bn(name, x, relu=True):
         scale, shift, mean, var = (b.reshape(1, -1, 1, 1) for b in t[name])
-        y = (x - mean) / torch.sqrt(var + 1e-5) * scale + shift
+        y = (x - mean) / torch.sqrt(var + eps) * scale + shift
         return F.relu(y) if relu else y
 
     x = bn('conv1_1_3x3_s2/bn', conv('conv1_1_3x3_s2', x, stride=2))
@@ -201,49 +201,74 @@ def caffe_forward(blobs: Dict[str, List[np.ndarray]], x: torch.Tensor, depth=50,
     return conv('conv6', x)
 
 
-def write_caffemodel(path, layers, v1=False, style=None, type_names=True) -> None:
-    """Serialises named blobs with the fork's layer types (new ``layer`` or V1 ``layers``)."""
-    from mmseg_psp_ext.converters import caffe_pb2
-    net = caffe_pb2.NetParameter(name='pspnet')
+def write_caffemodel(path, layers, v1=False, style=None, type_names=True, schema='c479f4f',
+                    eps=1e-5, dilation=False, interp_size=None) -> None:
+    """Serialises named blobs with the fork's layer types (new ``layer`` or V1 ``layers``).
+
+    Args:
+        schema: ``'c479f4f'`` (the fork's HEAD numbering) or ``'88d0b3e'`` (its first
+            commit); V1 files are written with 88d0b3e, whose V1 types include the fork's.
+        eps: Stored in every BN layer's ``bn_param`` (None: no ``bn_param``).
+        dilation: Store the dilation of the stage-4/5 3x3 convolutions (2 and 4).
+        interp_size: Add the deploy net's ``Interp`` layers for this 1/8 feature size.
+    """
+    from mmseg_psp_ext.converters import caffe_88d0b3e_pb2, caffe_pb2
+    head = schema == 'c479f4f' and not v1
+    pb2 = caffe_pb2 if head else caffe_88d0b3e_pb2
+    net = pb2.NetParameter(name='pspnet')
     net.input.append('data')
     for name, blobs in layers:
         is_bn = name.endswith('/bn')
         if v1:
             layer = net.layers.add()
             layer.name = name
-            layer.type = caffe_pb2.V1LayerParameter.HOLE_CONVOLUTION if not is_bn else 0
+            layer.type = pb2.V1LayerParameter.HOLE_CONVOLUTION if not is_bn else 0
         else:
             layer = net.layer.add()
             layer.name = name
             dilated = name.startswith(('conv4_', 'conv5_')) and '3x3' in name
             layer.type = 'BNData' if is_bn else (
                 'HoleConvolutionData' if dilated else 'ConvolutionData')
-            if is_bn:
-                layer.bn_param.eps = 1e-5
+            if is_bn and eps is not None:
+                layer.bn_param.eps = eps
+            if dilation and dilated:
+                d = 2 if name.startswith('conv4_') else 4
+                if head:
+                    layer.convolution_param.dilation.append(d)
+                else:
+                    layer.convolution_param.hole = d
         if not is_bn and style is not None:
             layer.convolution_param.num_output = blobs[0].shape[0]
             wants = {'caffe': 'conv3_1_1x1_reduce', 'pytorch': 'conv3_1_3x3'}[style]
             if name in (wants, 'conv3_1_1x1_proj'):
-                layer.convolution_param.stride = 2
+                if head:
+                    layer.convolution_param.stride.append(2)
+                else:
+                    layer.convolution_param.stride = 2
         for array in blobs:
             blob = layer.blobs.add()
             blob.shape.dim.extend(array.shape)
             blob.data.extend(array.ravel().tolist())
+    if interp_size is not None and not v1:
+        for k in (1, 2, 3, 6):
+            layer = net.layer.add(name=f'conv5_3_pool{k}_interp', type='Interp')
+            layer.interp_param.height = layer.interp_param.width = interp_size
+        net.layer.add(name='conv6_interp', type='Interp').interp_param.zoom_factor = 8
     with open(path, 'wb') as f:
         f.write(net.SerializeToString())
 
 
 # ----------------------------------------------------------------------------- ours
 def build_ours(depth=50, classes=5, base=8, stem=16, style='pytorch', aux=True,
-               deep_stem=True):
-    """Our EncoderDecoder at reduced width, in eval mode."""
+               deep_stem=True, eps=1e-5):
+    """Our EncoderDecoder at reduced width, in eval mode (BN eps ``eps``)."""
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
     import mmseg_psp_ext  # noqa: F401
     init_default_scope('mmseg')
     fea = base * 8 * 4
-    norm = dict(type='BN', requires_grad=True)
+    norm = dict(type='BN', requires_grad=True, eps=eps)
     cfg = dict(
         type='EncoderDecoder',
         backbone=dict(type='DilatedResNet', depth=depth, base_channels=base,

@@ -34,7 +34,8 @@ def test_config_counts():
     assert len(ZOO) == 16
     assert len(CONVERTED) == 12  # pspnet{50,101} x {ade20k,voc12,cityscapes} x {semseg,caffe}
     assert len(DEMO) == 2  # PSPNet and its dilated-FCN baseline on the context demo
-    assert len(ALL_CONFIGS) == 19 + 16 + 12 + 2 + 3 + 1  # + 3 amp/, pspnet_r50_ade20k.py
+    # + 3 amp/, configs/pspnet_r50_ade20k.py and its authors-protocol test config configs/eval/
+    assert len(ALL_CONFIGS) == 19 + 16 + 12 + 2 + 3 + 1 + 1
     assert len(BASES) == 27  # 9 datasets, 6 models, 8 schedules, runtime, 3 protocols
 
 

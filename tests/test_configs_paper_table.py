@@ -39,3 +39,17 @@ def test_docs_are_up_to_date():
     assert expected in readme
     for row in render_paper_table.load_rows():
         assert f"configs/paper/{row['Config']}" in expected
+
+
+def test_mim_models_are_up_to_date():
+    """The metafile's Collections/Models (what `mim search` lists) are rendered from Rows."""
+    with open(render_paper_table.METAFILE) as f:
+        text = f.read()
+    assert render_paper_table.replace_mim_index(text, render_paper_table.load_rows()) == text, \
+        'run python tools/render_paper_table.py'
+    import yaml
+    models = yaml.safe_load(text)['Models']
+    assert len(models) == 19 and all('Weights' not in m for m in models)
+    r269 = next(m for m in models if m['Name'].startswith('pspnet_r269'))
+    assert r269['Results'] == [dict(Task='Semantic Segmentation', Dataset='ADE20K val', Metrics={
+        'mIoU': 43.81, 'aAcc': 80.88, 'mIoU(ms)': 44.94, 'aAcc(ms)': 81.69})]

@@ -120,3 +120,158 @@ def test_converted_configs_fit_full_size_caffe(name, depth, classes):
     sd, info = convert_caffe_layers(layers)
     assert info['depth'] == depth
     check_against_config(sd, str(REPO / 'configs' / 'converted' / f'{name}_caffe.py'))
+
+
+# ------------------------------------------------------------- the two caffe.proto numberings
+def _varint(value: int) -> bytes:
+    out = b''
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out += bytes([byte | (0x80 if value else 0)])
+        if not value:
+            return out
+
+
+def _field(number: int, value) -> bytes:
+    """One protobuf field: int -> varint, float -> fixed32, bytes -> length-delimited."""
+    if isinstance(value, float):
+        return _varint(number << 3 | 5) + np.float32(value).tobytes()
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def test_head_numbering_from_the_forks_proto(tmp_path):
+    """Field numbers typed in from hszhao/PSPNet caffe.proto at c479f4f, not from ours.
+
+    LayerParameter: name 1, type 2, blobs 7, convolution_param 106, interp_param 143,
+    bn_param 152; BNParameter eps 4; ConvolutionParameter stride 6, dilation 18;
+    InterpParameter height 1, width 2; BlobProto shape 7 (BlobShape dim 1), data 5;
+    NetParameter layer 100.
+    """
+    def blob(shape):
+        values = np.arange(int(np.prod(shape)), dtype=np.float32)
+        dims = b''.join(_varint(d) for d in shape)
+        return _field(7, _field(1, dims)) + _field(5, values.tobytes())
+
+    conv = (_field(1, b'conv4_1_3x3') + _field(2, b'ConvolutionData') +
+            _field(7, blob((2, 2, 3, 3))) + _field(106, _field(6, 2) + _field(18, 2)))
+    bn = (_field(1, b'conv4_1_3x3/bn') + _field(2, b'BN') +
+          b''.join(_field(7, blob((2, ))) for _ in range(4)) + _field(152, _field(4, 1e-3)))
+    interp = (_field(1, b'conv5_3_pool1_interp') + _field(2, b'Interp') +
+              _field(143, _field(1, 60) + _field(2, 60)))
+    path = tmp_path / 'head.caffemodel'
+    path.write_bytes(b''.join(_field(100, layer) for layer in (conv, bn, interp)))
+    net = read_caffemodel(str(path))
+    assert net.schema == 'c479f4f'
+    by_name = {layer.name: layer for layer in net}
+    assert by_name['conv4_1_3x3'].stride == 2 and by_name['conv4_1_3x3'].dilation == 2
+    assert by_name['conv4_1_3x3/bn'].eps == pytest.approx(1e-3)
+    assert net.interps['conv5_3_pool1_interp']['height'] == 60
+    np.testing.assert_array_equal(by_name['conv4_1_3x3/bn'].blobs[3], [0, 1])
+
+
+def _tiny_config(tmp_path, eps=1e-3, dilations=(1, 1, 2, 4), crop=SIZE):
+    cfg = tmp_path / f'tiny_{eps}_{dilations[-1]}.py'
+    cfg.write_text(f"""_base_ = ['{REPO}/configs/_base_/models/pspnet_authors.py',
+                      '{REPO}/configs/_base_/default_runtime.py']
+norm = dict(type='BN', requires_grad=True, eps={eps})
+model = dict(backbone=dict(base_channels=8, stem_channels=16, style='caffe', norm_cfg=norm,
+                           dilations={dilations}),
+             decode_head=dict(in_channels=256, channels=64, num_classes=5, norm_cfg=norm),
+             auxiliary_head=None,
+             test_cfg=dict(mode='whole', crop_size=({crop}, {crop})))
+""")
+    return cfg
+
+
+def test_head_file_stored_eps_dilation_interp_are_used(tmp_path, monkeypatch, capsys):
+    """A HEAD-numbered file with BN eps 1e-3: the eps reaches the meta and the config check."""
+    layers = caffe_pspnet_layers(depth=50, classes=5, seed=3)
+    src = tmp_path / 'pspnet50_tiny.caffemodel'
+    write_caffemodel(src, layers, style='caffe', eps=1e-3, dilation=True, interp_size=12)
+    dst = tmp_path / 'tiny.pth'
+    run_tool('convert_caffe.py', src, dst, '--config', _tiny_config(tmp_path),
+             monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    meta = torch.load(dst, map_location='cpu', weights_only=True)['meta']
+    assert meta['caffe_schema'] == 'c479f4f', out
+    assert meta['bn_eps'] == [pytest.approx(1e-3)]
+    assert tuple(meta['dilations']) == (1, 1, 2, 4) and meta['contract_dilation'] is False
+    assert meta['crop_size'] == SIZE  # (12 - 1) * 8 + 1
+    assert 'warning: ' in out and '0.001' in out  # differs from the shipped configs' 1e-5
+
+    # The eps matters: the Caffe net with eps 1e-3 equals ours with eps 1e-3 only.
+    ours = build_ours(depth=50, classes=5, style='caffe', aux=False, eps=1e-3)
+    ours.load_state_dict(torch.load(dst, map_location='cpu', weights_only=True)['state_dict'])
+    x = torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = caffe_forward(dict(layers), x, depth=50, style='caffe', eps=1e-3)
+        assert (ours(x, mode='tensor') - expected).abs().max() < 1e-4
+
+    with pytest.raises(SystemExit, match=r"eps=1e-05 but the Caffe model's BN layers store "
+                                         r'eps \[0.001\]'):
+        run_tool('convert_caffe.py', src, tmp_path / 'bad.pth', '--config',
+                 _tiny_config(tmp_path, eps=1e-5), monkeypatch=monkeypatch)
+    with pytest.raises(SystemExit, match=r'dilations=\(1, 1, 1, 2\).*\(1, 1, 2, 4\)'):
+        run_tool('convert_caffe.py', src, tmp_path / 'bad.pth', '--config',
+                 _tiny_config(tmp_path, dilations=(1, 1, 1, 2)), monkeypatch=monkeypatch)
+    assert not (tmp_path / 'bad.pth').exists()
+
+
+def test_first_commit_numbering_is_detected(tmp_path, monkeypatch):
+    layers = caffe_pspnet_layers(depth=50, classes=5, seed=4)
+    src = tmp_path / 'old.caffemodel'
+    write_caffemodel(src, layers, style='caffe', eps=1e-3, dilation=True, schema='88d0b3e')
+    net = read_caffemodel(str(src))
+    assert net.schema == '88d0b3e'
+    assert {round(layer.eps, 7) for layer in net if layer.name.endswith('/bn')} == {1e-3}
+    assert next(x for x in net if x.name == 'conv5_2_3x3').dilation == 4
+    _, info = convert_caffe_layers(net)
+    assert info['dilations'] == (1, 1, 2, 4) and info['style'] == 'caffe'
+
+    # Forced to HEAD's numbering, the old bn_param (137) is not read: said, not silent.
+    with pytest.warns(UserWarning, match=r'only 88d0b3e declares'):
+        forced = read_caffemodel(str(src), schema='c479f4f')
+    assert all(layer.eps is None for layer in forced)
+
+    dst = tmp_path / 'old.pth'
+    run_tool('convert_caffe.py', src, dst, '--config', _tiny_config(tmp_path),
+             monkeypatch=monkeypatch)
+    meta = torch.load(dst, map_location='cpu', weights_only=True)['meta']
+    assert meta['caffe_schema'] == '88d0b3e' and meta['bn_eps'] == [pytest.approx(1e-3)]
+
+
+def test_a_file_with_both_numberings_is_refused(tmp_path):
+    from mmseg_psp_ext.converters import caffe_88d0b3e_pb2, caffe_pb2
+    net = caffe_pb2.NetParameter()
+    net.layer.add(name='a/bn').bn_param.eps = 1e-3
+    old = caffe_88d0b3e_pb2.NetParameter()
+    old.layer.add(name='b/bn').bn_param.eps = 1e-3
+    path = tmp_path / 'mixed.caffemodel'
+    path.write_bytes(net.SerializeToString() + old.SerializeToString())
+    with pytest.raises(ValueError, match=r'1 layers store fields numbered as in the fork.s '
+                                         r'HEAD .*c479f4f.* and 1 .*88d0b3e.*--schema'):
+        read_caffemodel(str(path))
+
+
+@pytest.mark.parametrize('proto,module', [('caffe.proto', 'caffe_pb2'),
+                                          ('caffe_88d0b3e.proto', 'caffe_88d0b3e_pb2')])
+def test_generated_modules_match_the_protos(proto, module):
+    """caffe*_pb2.py were regenerated from the .proto next to them (docs/checkpoints.md)."""
+    import importlib
+    import re
+    folder = REPO / 'mmseg_psp_ext' / 'converters'
+    text = re.sub(r'//.*', '', (folder / proto).read_text())
+    declared = {}
+    for name, body in re.findall(r'message (\w+) \{(.*?)\n\}', text, re.S):
+        body = re.sub(r'enum \w+ \{.*?\}', '', body, flags=re.S)
+        declared[name] = {f: int(n) for f, n in
+                          re.findall(r'(?:optional|repeated|required) [\w.]+ (\w+) = (\d+)', body)}
+    pb2 = importlib.import_module(f'mmseg_psp_ext.converters.{module}')
+    generated = {name: {f.name: f.number for f in desc.fields}
+                 for name, desc in pb2.DESCRIPTOR.message_types_by_name.items()}
+    assert declared == generated
+    head = (folder / f'{module}.py').read_text().splitlines()[4]
+    assert head == '# Protobuf Python Version: 7.35.1'  # = the protobuf pin's minimum
+    assert 'protobuf>=7.35.1,<8' in (REPO / 'requirements' / 'runtime.txt').read_text()

@@ -38,7 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='the dir to save painted images, relative to work_dir/<timestamp>/')
+        help='the dir to save painted images (under DIR/vis_data/vis_image/; a relative DIR is '
+        'relative to the current directory, e.g. work_dirs/NAME/vis)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -86,6 +87,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     """Builds the runner from the config, loads the checkpoint and tests."""
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):

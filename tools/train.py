@@ -51,6 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     """Builds the runner from the config and trains."""
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher

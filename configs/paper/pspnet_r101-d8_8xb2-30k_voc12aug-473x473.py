@@ -1,7 +1,9 @@
 """PSPNet-R101 on PASCAL VOC 2012 + SBD, the paper's recipe (paper family): 30k.
 
 The paper's VOC 2012 test result without MS-COCO pretraining (82.6 mIoU, ResNet101,
-multi-scale: test with ``--tta``). 8 GPUs x 2 images, 473x473 crops, rotation and blur.
+multi-scale: test with
+``--cfg-options "model.test_cfg.scales=(0.5,0.75,1.0,1.25,1.5,1.75)"``).
+8 GPUs x 2 images, 473x473 crops, rotation and blur.
 """
 _base_ = [
     '../_base_/models/paper_pspnet_r50-d8.py',

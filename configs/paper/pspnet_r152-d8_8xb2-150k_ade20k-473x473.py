@@ -1,4 +1,5 @@
-"""PSPNet-R152 on ADE20K (paper family), Table 3 "ResNet152" (single scale; ``--tta`` multi-scale).
+"""PSPNet-R152 on ADE20K (paper family), Table 3 "ResNet152" (single scale; multi-scale with
+``--cfg-options "model.test_cfg.scales=(0.5,0.75,1.0,1.25,1.5,1.75)"``).
 
 Needs ImageNet weights of a deep-stem (64-64-128) ResNet152 in this plugin's layout.
 """

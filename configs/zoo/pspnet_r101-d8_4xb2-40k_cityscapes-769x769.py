@@ -2,4 +2,7 @@
 # _base_ files: same values, plugin modules whose state-dict keys are MMSegmentation's,
 # so the published checkpoint of this name loads strictly.
 _base_ = './pspnet_r50-d8_4xb2-40k_cityscapes-769x769.py'
-model = dict(pretrained='open-mmlab://resnet101_v1c', backbone=dict(depth=101))
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')))

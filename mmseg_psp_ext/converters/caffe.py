@@ -20,12 +20,16 @@ Caffe layer                       MMSegmentation
 ``conv6``                         ``decode_head.conv_seg``
 ================================  ============================================
 
-BN layers hold four blobs: scale, shift, running mean, running variance (eps 1e-5).
+BN layers hold four blobs: scale, shift, running mean, running variance; the stored
+``bn_param.eps`` (1e-5 unless set), the convolutions' dilation and the ``Interp`` sizes are
+read too. The fork's ``caffe.proto`` changed its field numbers between its first commit
+(88d0b3e) and HEAD (c479f4f); both are read, see :func:`read_caffemodel`.
 ``conv5_4`` reads the concatenation ``[conv5_3, pool6, pool3, pool2, pool1]``, the
 reverse of MMSegmentation's ``[x, bin1, bin2, bin3, bin6]``: its input channels are
 permuted. Deploy models have no auxiliary head.
 """
 import re
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -50,6 +54,17 @@ KNOWN_MODELS = {
 }
 
 
+# The two numberings of the fork's caffe.proto (see caffe.proto / caffe_88d0b3e.proto).
+SCHEMA_HEAD, SCHEMA_FIRST = 'c479f4f', '88d0b3e'
+SCHEMAS = (SCHEMA_HEAD, SCHEMA_FIRST)
+# Field numbers that only 88d0b3e declares where the converter looks: LayerParameter
+# bn_param 137 and interp_param 163, ConvolutionParameter hole 17 / hole_w 19, V1
+# interp_param 43 and the fork's V1 layer types (HOLE_CONVOLUTION...; an unknown enum value
+# of V1 `type`, field 5, is kept as an unknown field). Parsed with HEAD's schema, a file of
+# the first commit shows them as unknown fields.
+_FIRST_ONLY_LAYER, _FIRST_ONLY_CONV, _FIRST_ONLY_V1 = {137, 163}, {17, 19}, {5, 43}
+
+
 @dataclass
 class CaffeLayer:
     """One layer of a ``.caffemodel`` that holds weights.
@@ -59,13 +74,34 @@ class CaffeLayer:
         type (str): Layer type as stored (``BNData``, ``ConvolutionData``...).
         blobs (list[np.ndarray]): The blobs, shaped.
         stride (int | None): ``convolution_param.stride`` when the file stores it.
-        eps (float | None): ``bn_param.eps`` when the file stores it.
+        eps (float | None): ``bn_param.eps`` when the file stores a ``bn_param``.
+        dilation (int | None): The convolution's dilation (``dilation`` at HEAD,
+            ``hole_h``/``hole`` in 88d0b3e) when the file stores it.
     """
     name: str
     type: str
     blobs: List[np.ndarray] = field(default_factory=list)
     stride: Optional[int] = None
     eps: Optional[float] = None
+    dilation: Optional[int] = None
+
+
+class CaffeNet(list):
+    """The weight layers of a ``.caffemodel`` (a list of :class:`CaffeLayer`) and more.
+
+    Attributes:
+        schema (str): The numbering it was read with, ``'c479f4f'`` (the fork's HEAD) or
+            ``'88d0b3e'`` (its first commit).
+        interps (dict[str, dict]): ``interp_param`` of each layer that has one, by layer
+            name (``height``, ``width``, ``zoom_factor``, ``shrink_factor``, ``pad_beg``,
+            ``pad_end``).
+    """
+
+    def __init__(self, layers=(), schema: str = SCHEMA_HEAD,
+                 interps: Optional[Dict[str, Dict[str, int]]] = None):
+        super().__init__(layers)
+        self.schema = schema
+        self.interps = interps or {}
 
 
 def _blob_to_array(blob, where: str) -> np.ndarray:
@@ -80,41 +116,118 @@ def _blob_to_array(blob, where: str) -> np.ndarray:
     return data.reshape(shape)
 
 
-def read_caffemodel(path: str) -> List[CaffeLayer]:
-    """Reads the layers that hold blobs from a ``.caffemodel`` (``layer`` or V1 ``layers``).
+def _unknown_numbers(message) -> set:
+    from google.protobuf import unknown_fields
+    return {f.field_number for f in unknown_fields.UnknownFieldSet(message)}
+
+
+def _schema_evidence(net) -> Tuple[int, int]:
+    """Counts layers that only HEAD's and only 88d0b3e's numbering explain.
 
     Args:
-        path (str): The binary ``.caffemodel`` file.
+        net: A ``NetParameter`` parsed with HEAD's schema (``caffe_pb2``).
 
     Returns:
-        list[CaffeLayer]: In file order.
+        tuple[int, int]: (HEAD evidence, 88d0b3e evidence).
     """
-    from . import caffe_pb2
-    net = caffe_pb2.NetParameter()
-    with open(path, 'rb') as f:
-        data = f.read()
+    head = first = 0
+    for layer in net.layer:
+        if layer.HasField('bn_param') or layer.HasField('interp_param'):
+            head += 1
+        if (_unknown_numbers(layer) & _FIRST_ONLY_LAYER or
+                (layer.HasField('convolution_param') and
+                 _unknown_numbers(layer.convolution_param) & _FIRST_ONLY_CONV)):
+            first += 1
+    for layer in net.layers:
+        if _unknown_numbers(layer) & _FIRST_ONLY_V1 or (
+                layer.HasField('convolution_param') and
+                _unknown_numbers(layer.convolution_param) & _FIRST_ONLY_CONV):
+            first += 1
+    return head, first
+
+
+def _parse(pb2, data: bytes, path: str):
+    net = pb2.NetParameter()
     try:
         net.ParseFromString(data)
     except Exception as err:
         raise ValueError(f'{path}: not a Caffe NetParameter ({err})') from err
-    layers = []
+    return net
+
+
+def _conv_stride_dilation(conv, schema: str) -> Tuple[int, Optional[int]]:
+    if schema == SCHEMA_HEAD:  # repeated fields: one value for both axes, or (h, w)
+        stride = conv.stride_h if conv.HasField('stride_h') else (
+            conv.stride[0] if len(conv.stride) else 1)
+        dilation = conv.dilation[0] if len(conv.dilation) else None
+    else:
+        stride = conv.stride_h if conv.HasField('stride_h') else conv.stride
+        dilation = (conv.hole_h if conv.HasField('hole_h') else
+                    conv.hole if conv.HasField('hole') else None)
+    return stride, dilation
+
+
+def read_caffemodel(path: str, schema: str = 'auto') -> CaffeNet:
+    """Reads the layers that hold blobs from a ``.caffemodel`` (``layer`` or V1 ``layers``).
+
+    Args:
+        path (str): The binary ``.caffemodel`` file.
+        schema (str): ``'auto'`` (default) reads with the fork's HEAD numbering
+            (``'c479f4f'``) unless the file stores fields that only its first commit's
+            numbering (``'88d0b3e'``) explains; either name forces that schema.
+
+    Returns:
+        CaffeNet: The weight layers in file order, with the schema used and the
+        ``interp_param`` of the layers that have one.
+
+    Raises:
+        ValueError: When the file is no ``NetParameter``, has no weights, or (``'auto'``)
+            stores fields of both numberings.
+    """
+    from . import caffe_88d0b3e_pb2, caffe_pb2
+    if schema not in ('auto',) + SCHEMAS:
+        raise ValueError(f'schema={schema!r}: expected auto, {" or ".join(SCHEMAS)}')
+    with open(path, 'rb') as f:
+        data = f.read()
+    net = _parse(caffe_pb2, data, path)
+    head, first = _schema_evidence(net)
+    if schema == 'auto':
+        if head and first:
+            raise ValueError(
+                f'{path}: {head} layers store fields numbered as in the fork\'s HEAD '
+                f'caffe.proto ({SCHEMA_HEAD}) and {first} as in its first commit '
+                f'({SCHEMA_FIRST}); pass the schema explicitly (--schema)')
+        schema = SCHEMA_FIRST if first else SCHEMA_HEAD
+    elif (schema == SCHEMA_HEAD and first) or (schema == SCHEMA_FIRST and head):
+        other = SCHEMA_FIRST if schema == SCHEMA_HEAD else SCHEMA_HEAD
+        warnings.warn(f'{path}: read with schema {schema}, but {max(head, first)} layers '
+                      f'store fields that only {other} declares; they are ignored')
+    pb2 = caffe_pb2 if schema == SCHEMA_HEAD else caffe_88d0b3e_pb2
+    if pb2 is not caffe_pb2:
+        net = _parse(pb2, data, path)
+    layers, interps = CaffeNet(schema=schema), {}
     for layer in list(net.layer) + list(net.layers):
+        if layer.HasField('interp_param'):
+            p = layer.interp_param
+            interps[layer.name] = dict(
+                height=p.height, width=p.width, zoom_factor=p.zoom_factor,
+                shrink_factor=p.shrink_factor, pad_beg=p.pad_beg, pad_end=p.pad_end)
         if not len(layer.blobs):
             continue
         layer_type = (layer.type if isinstance(layer.type, str) else
-                      caffe_pb2.V1LayerParameter.LayerType.Name(layer.type))
-        stride = eps = None
+                      pb2.V1LayerParameter.LayerType.Name(layer.type))
+        stride = eps = dilation = None
         if layer.HasField('convolution_param'):
-            conv = layer.convolution_param
-            stride = conv.stride_h if conv.HasField('stride_h') else conv.stride
+            stride, dilation = _conv_stride_dilation(layer.convolution_param, schema)
         if hasattr(layer, 'bn_param') and layer.HasField('bn_param'):
             eps = layer.bn_param.eps
         layers.append(CaffeLayer(
-            name=layer.name, type=layer_type, stride=stride, eps=eps,
+            name=layer.name, type=layer_type, stride=stride, eps=eps, dilation=dilation,
             blobs=[_blob_to_array(b, f'{path}: layer {layer.name}') for b in layer.blobs]))
     if not layers:
         raise ValueError(f'{path}: no layer with weights (a deploy .prototxt instead of the '
                          '.caffemodel?)')
+    layers.interps = interps
     return layers
 
 
@@ -159,6 +272,46 @@ def detect_style(layers: Sequence[CaffeLayer]) -> Optional[str]:
     return None
 
 
+def detect_dilations(layers: Sequence[CaffeLayer]) -> Tuple[Optional[Tuple[int, ...]], bool]:
+    """The dilation of each stage's 3x3 convolutions, read off the stored parameters.
+
+    Returns:
+        tuple: (dilations of stages 2-5 as ``DilatedResNet(dilations=...)`` takes them, or
+        None when the file stores no dilation; whether a stage's first block uses a smaller
+        dilation than the others, i.e. ``contract_dilation``).
+    """
+    by_stage: Dict[int, Dict[int, int]] = {}
+    for layer in layers:
+        m = _BLOCK.match(layer.name)
+        if m and m.group(3) == '3x3' and not m.group(4) and layer.dilation is not None:
+            by_stage.setdefault(int(m.group(1)), {})[int(m.group(2))] = layer.dilation
+    if not by_stage:
+        return None, False
+    dilations = tuple(max(by_stage.get(s, {0: 1}).values()) for s in range(2, 6))
+    contract = any(blocks.get(1, d) < d for blocks, d in
+                   ((by_stage.get(s, {}), dilations[s - 2]) for s in range(2, 6)))
+    return dilations, contract
+
+
+def interp_crop_size(interps: Dict[str, Dict[str, int]]) -> Optional[int]:
+    """The input size the deploy net was built for, from its pyramid ``Interp`` layers.
+
+    The pyramid levels are resized to the 1/8 feature map (``height``, 60 at 473); the
+    final ``Interp`` enlarges it with ``zoom_factor`` 8 the way Caffe does,
+    ``(size - 1) * zoom + 1``: 473 from 60, 713 from 90.
+
+    Returns:
+        int | None: The crop size, or None when the file stores no such layers.
+    """
+    sizes = {p['height'] for name, p in interps.items()
+             if name.startswith('conv5_3_pool') and p['height'] > 0}
+    zooms = {p['zoom_factor'] for p in interps.values() if p['zoom_factor'] > 1}
+    if len(sizes) != 1:
+        return None
+    zoom = zooms.pop() if len(zooms) == 1 else 8
+    return (sizes.pop() - 1) * zoom + 1
+
+
 def convert_caffe_layers(layers: Sequence[CaffeLayer]) -> Tuple[StateDict, Dict[str, object]]:
     """Maps Caffe PSPNet layers onto MMSegmentation's PSPNet state-dict keys.
 
@@ -168,7 +321,10 @@ def convert_caffe_layers(layers: Sequence[CaffeLayer]) -> Tuple[StateDict, Dict[
     Returns:
         tuple[OrderedDict, dict]: The state dict, and what was read off the file:
         ``depth``, ``num_classes``, ``pool_scales``, ``style`` (None if not stored),
-        ``bn_eps`` (set of stored BN eps values).
+        ``bn_eps`` (set of stored BN eps values), ``dilations`` and
+        ``contract_dilation`` (:func:`detect_dilations`), ``crop_size`` (from the
+        ``Interp`` layers, :func:`interp_crop_size`) and ``caffe_schema`` when ``layers``
+        is a :class:`CaffeNet`.
 
     Raises:
         ValueError: Naming unknown layers, BN layers without 4 blobs, convs with an
@@ -197,7 +353,8 @@ def convert_caffe_layers(layers: Sequence[CaffeLayer]) -> Tuple[StateDict, Dict[
                 state_dict[f'{prefix}.{key}'] = blob.reshape(-1)
             state_dict[f'{prefix}.num_batches_tracked'] = torch.tensor(0)
             if layer.eps is not None:
-                bn_eps.add(round(float(layer.eps), 12))
+                # float32 in the file: 1e-3, not 0.0010000000475
+                bn_eps.add(float(f'{layer.eps:.7g}'))
         else:
             if blobs[0].dim() != 4:
                 bad.append(f'{layer.name}: weight of shape {tuple(blobs[0].shape)}, expected '
@@ -230,6 +387,10 @@ def convert_caffe_layers(layers: Sequence[CaffeLayer]) -> Tuple[StateDict, Dict[
     info = dict(depth=_DEPTH_BY_STAGE4_BLOCKS[num_blocks],
                 num_classes=int(state_dict['decode_head.conv_seg.weight'].shape[0]),
                 pool_scales=tuple(ppm_bins), style=detect_style(layers), bn_eps=bn_eps)
+    info['dilations'], info['contract_dilation'] = detect_dilations(layers)
+    info['crop_size'] = interp_crop_size(getattr(layers, 'interps', {}))
+    if isinstance(layers, CaffeNet):
+        info['caffe_schema'] = layers.schema
     return state_dict, info
 
 

@@ -30,7 +30,6 @@ and will not load). Put a backbone checkpoint in this plugin's key layout (keys 
 _base_ = './pspnet_r50-d8.py'
 model = dict(
     type='PSPEncoderDecoder',
-    pretrained=None,
     backbone=dict(
         stem_channels=128,
         contract_dilation=False,

@@ -5,7 +5,6 @@
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
-    pretrained=None,
     backbone=dict(
         type='DilatedResNet',
         depth=50,

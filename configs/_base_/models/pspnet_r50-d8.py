@@ -11,7 +11,6 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet50_v1c',
     backbone=dict(
         type='DilatedResNet',
         depth=50,
@@ -23,7 +22,8 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
-        contract_dilation=True),
+        contract_dilation=True,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         type='PPMHead',
         in_channels=2048,
