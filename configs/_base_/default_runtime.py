@@ -15,3 +15,5 @@ load_from = None
 resume = False
 
 tta_model = dict(type='SegTTAModel')
+# Lists the bad samples skipped by a dataset's skip_bad_samples=True at the end of the run.
+custom_hooks = [dict(type='BadSampleReportHook')]
