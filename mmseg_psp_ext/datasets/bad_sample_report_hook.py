@@ -1,4 +1,6 @@
 """Lists, at the end of a run, the bad samples that ``skip_bad_samples`` skipped."""
+import os
+import os.path as osp
 from collections import Counter
 from typing import Iterator
 
@@ -24,20 +26,25 @@ def leaf_datasets(dataset) -> Iterator:
 class BadSampleReportHook(Hook):
     """At the end of the run, logs every sample skipped by ``skip_bad_samples=True``.
 
-    Lists each file once with how often it was skipped and why, and the total count.
-    Does nothing when no dataset skips samples. The default runtime config adds it.
+    Lists each file once with how often it was skipped and why, and the total count,
+    then removes the datasets' skip logs. Does nothing when no dataset skips samples.
+    The default runtime config adds it.
     """
 
     priority = 'VERY_LOW'
 
     def after_run(self, runner) -> None:
-        skipped = []
+        skipped, logs = [], []
         for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             loop = getattr(runner, f'_{name[:-len("_dataloader")]}_loop', None)
             loader = getattr(loop, 'dataloader', None)
             for dataset in leaf_datasets(getattr(loader, 'dataset', None)):
                 if isinstance(dataset, SampleCheckMixin) and dataset.bad_sample_log:
                     skipped += dataset.bad_samples()
+                    logs.append(dataset.bad_sample_log)
+        for log in set(logs):
+            if osp.isfile(log):
+                os.remove(log)
         if not skipped:
             return
         counts = Counter(path for path, _ in skipped)
