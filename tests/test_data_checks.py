@@ -4,6 +4,8 @@ Tiny synthetic ADE20K/VOC/Cityscapes sets in the real layouts (the builders of
 tests/test_datasets_layouts.py), built through the real dataset base configs.
 """
 import glob
+import importlib.util
+import logging
 import os
 import os.path as osp
 import pickle
@@ -15,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 import mmseg_psp_ext  # noqa: F401  (registers the plugin)
 from mmseg_psp_ext.datasets import BadSampleReportHook, CheckSegSample, DataSampleError
@@ -176,6 +179,16 @@ def test_missing_labels_stop_the_build_naming_ten_and_the_count(tmp_path):
     assert "seg_map_suffix='.png'" in message and TOOL_HINT in message
 
 
+def test_split_file_entry_without_its_image_stops_the_build(tmp_path):
+    root = MAKERS['voc'](str(tmp_path), np.random.default_rng(0))
+    os.remove(osp.join(root, 'JPEGImages', '2008_000001.jpg'))  # listed in train_aug.txt
+    cfg = Config.fromfile(osp.join(BASES, 'paper_voc12aug-473x473.py'))
+    with pytest.raises(FileNotFoundError, match='1 of 2 samples have missing files') as error:
+        build_dataset(cfg.train_dataloader.dataset, tmp_path)
+    assert osp.join(root, 'JPEGImages', '2008_000001.jpg') + ': image file does not exist' in str(
+        error.value)
+
+
 def test_empty_image_folder_stops_the_build(tmp_path):
     build, root = ade_train(tmp_path)
     for path in glob.glob(osp.join(root, 'images', 'training', '*')):
@@ -238,25 +251,42 @@ def test_every_config_checks_after_loading_annotations():
 
 
 # ------------------------------------------------------------------- skip mode
-def test_skip_mode_warns_counts_and_lists_at_the_end(tmp_path, capsys):
+class Records(logging.Handler):
+    """Collects what MMEngine's current logger prints (its own stream may be stale)."""
+
+    def __enter__(self):
+        self.lines = []
+        MMLogger.get_current_instance().addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        MMLogger.get_current_instance().removeHandler(self)
+
+    def emit(self, record):
+        self.lines.append(f'{record.levelname} - {record.getMessage()}')
+
+    def text(self):
+        return '\n'.join(self.lines)
+
+
+def test_skip_mode_warns_counts_and_lists_at_the_end(tmp_path):
     build, root = ade_train(tmp_path, skip_bad_samples=True)
     dataset = build()
     path, _ = value_200(root)
-    capsys.readouterr()
-    for _ in range(3):
-        sample = dataset[0]  # skipped: another (the good) sample comes instead
-        assert sample['data_samples'].img_path == img(root, 1)
-    out = capsys.readouterr().out
+    with Records() as log:
+        for _ in range(3):
+            sample = dataset[0]  # skipped: another (the good) sample comes instead
+            assert sample['data_samples'].img_path == img(root, 1)
     skips = len(dataset.bad_samples())  # >= 3: the random refetch may draw it again
     assert [p for p, _ in dataset.bad_samples()] == [path] * skips and skips >= 3
-    assert out.count('WARNING - skipping bad sample') == skips
-    assert f'WARNING - skipping bad sample ({skips} so far): {path}' in out
+    assert log.text().count('WARNING - skipping bad sample') == skips
+    assert f'WARNING - skipping bad sample ({skips} so far): {path}' in log.text()
     runner = SimpleNamespace(_train_loop=SimpleNamespace(
         dataloader=SimpleNamespace(dataset=SimpleNamespace(datasets=[dataset]))))
-    BadSampleReportHook().after_run(runner)
-    out = capsys.readouterr().out
-    assert f'1 bad samples were skipped ({skips} times in all)' in out
-    assert f'{path} (skipped {skips}x): {path}: label values 199' in out
+    with Records() as log:
+        BadSampleReportHook().after_run(runner)
+    assert f'1 bad samples were skipped ({skips} times in all)' in log.text()
+    assert f'{path} (skipped {skips}x): label values 199' in log.text()
     assert not osp.exists(dataset.bad_sample_log)  # the hook cleans up
 
 
@@ -290,23 +320,25 @@ def test_full_check_up_front_in_two_processes(skip, tmp_path, capsys):
 
 
 # ------------------------------------------------------------- the check tool
-def test_check_dataset_cfg_options_and_missing_labels(tmp_path):
+def test_check_dataset_cfg_options_and_missing_labels(tmp_path, capsys):
     _, root = ade_train(tmp_path)
     os.remove(ann(root, 1))
     value_200(root)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    run = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'check_dataset.py'),
-         osp.join(BASES, ADE), '--nproc', '2', '--cfg-options',
-         f'train_dataloader.dataset.data_root={root}',
-         "custom_imports.imports=['mmseg_psp_ext']"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert run.returncode == 1, run.stdout + run.stderr
-    problems = [line for line in run.stdout.splitlines() if line.startswith('PROBLEM')]
+    spec = importlib.util.spec_from_file_location(
+        'check_dataset', osp.join(REPO, 'tools', 'check_dataset.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    capsys.readouterr()
+    code = tool.main([osp.join(BASES, ADE), '--nproc', '2', '--cfg-options',
+                      f'train_dataloader.dataset.data_root={root}',
+                      "custom_imports.imports=['mmseg_psp_ext']"])
+    out = capsys.readouterr()
+    assert code == 1, out.out + out.err
+    problems = [line for line in out.out.splitlines() if line.startswith('PROBLEM')]
     assert len(problems) == 2
     assert f'PROBLEM {ann(root, 0)}: label values 199 (15 px)' in problems[0]
     assert problems[1].startswith(f'PROBLEM {ann(root, 1)}: label map file does not exist')
-    assert 'checking train' in run.stderr and '2/2' in run.stderr  # progress bar
+    assert 'checking train' in out.err and '2/2' in out.err  # the progress bar
 
 
 # --------------------------------------------------------------- a real run

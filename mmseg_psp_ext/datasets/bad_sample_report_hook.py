@@ -48,7 +48,9 @@ class BadSampleReportHook(Hook):
         if not skipped:
             return
         counts = Counter(path for path, _ in skipped)
-        reasons = dict(skipped)
+        # the messages start with the file, which the list names already
+        reasons = {path: message[len(path) + 2:] if message.startswith(path + ': ') else message
+                   for path, message in skipped}
         lines = '\n'.join(f'  {path} (skipped {n}x): {reasons[path]}'
                           for path, n in sorted(counts.items()))
         print_log(f'{len(counts)} bad samples were skipped ({len(skipped)} times in all):\n'
