@@ -106,13 +106,13 @@ def values_message(seg_path: str, label: np.ndarray, num_classes: int, ignore_in
         reduce_zero_label (bool): Whether 1 was subtracted (for the message).
         label_map (dict, optional): The label map applied (for the message).
     """
-    counts = np.bincount(label.ravel(), minlength=256)  # O(pixels), no sort
-    counts[:num_classes] = 0
-    if 0 <= ignore_index < len(counts):
-        counts[ignore_index] = 0
-    bad = np.flatnonzero(counts)
-    if not len(bad):
+    outside = label >= num_classes  # two byte-wise passes; no sort, no int64 copy
+    if outside.any():
+        outside &= label != ignore_index
+    if not outside.any():
         return None
+    counts = np.bincount(label[outside].ravel(), minlength=256)
+    bad = np.flatnonzero(counts)
     found = ', '.join(f'{v} ({counts[v]} px)' for v in bad[:10].tolist())
     if len(bad) > 10:
         found += f', ... ({len(bad)} values)'
