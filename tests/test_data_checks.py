@@ -317,6 +317,11 @@ def test_full_check_up_front_in_two_processes(skip, tmp_path, capsys):
     assert len(dataset) == 1 and dataset.get_data_info(0)['img_path'] == img(root, 1)
     assert dataset.bad_samples()[0][0] == path
     os.remove(dataset.bad_sample_log)
+    build, root = ade_train(tmp_path / 'val', full_check=True, skip_bad_samples=skip,
+                            test_mode=True)
+    other_size(root)
+    with pytest.raises(DataSampleError):  # evaluation samples are never dropped
+        build()
 
 
 # ------------------------------------------------------------- the check tool

@@ -17,8 +17,8 @@ class DataRootCheckMixin(SampleCheckMixin):
     name without looking): a missing one stops the run at once, naming the first ten
     and the count. ``full_check=True`` also reads every pair up front, as
     ``tools/check_dataset.py`` does, in ``full_check_nproc`` processes with a progress
-    bar; with ``skip_bad_samples=True`` the bad pairs are dropped (and listed at the end
-    of the run by ``BadSampleReportHook``) instead of stopping the run.
+    bar; with ``skip_bad_samples=True`` the bad training pairs are dropped (and listed at
+    the end of the run by ``BadSampleReportHook``) instead of stopping the run.
 
     Args:
         full_check (bool): Read and check every image/label pair before training.
@@ -86,7 +86,7 @@ class DataRootCheckMixin(SampleCheckMixin):
         lines, count = summarise(problems)
         where = (f"{type(self).__name__} at {osp.abspath(self.data_prefix.get('img_path', ''))}"
                  f': {count} of {len(data_list)} samples')
-        if not self.skip_bad_samples:
+        if not self.skip_bad_samples or self.test_mode:  # never drop evaluation samples
             message = (f'{where} {what}:\n{lines}\n{fix}; or set '
                        'skip_bad_samples=True in the dataset config to train without them; '
                        f'{CHECK_TOOL_HINT}.')

@@ -21,8 +21,9 @@ class SampleCheckMixin:
 
     With ``skip_bad_samples=True`` a bad training sample is skipped with a warning and
     another one drawn (mmengine's ``max_refetch`` mechanism); the skipped files are
-    appended to a log file that ``BadSampleReportHook`` lists at the end of the run
-    (the log survives the dataloader's worker processes). In test mode (validation,
+    appended to a log file (created at the first skip, in the temporary folder) that
+    ``BadSampleReportHook`` lists and removes at the end of the run; a file, because the
+    skips happen in the dataloader's worker processes. In test mode (validation,
     test) a bad sample still raises: dropping it would change the metric silently.
 
     Args:
@@ -36,7 +37,6 @@ class SampleCheckMixin:
         if skip_bad_samples:
             self.bad_sample_log = osp.join(
                 tempfile.gettempdir(), f'mmseg_psp_ext-bad-samples-{uuid.uuid4().hex}.log')
-            open(self.bad_sample_log, 'a').close()
         super().__init__(*args, **kwargs)
 
     def get_data_info(self, idx: int) -> dict:
