@@ -1,4 +1,5 @@
 """Lists, at the end of a run, the bad samples that ``skip_bad_samples`` skipped."""
+import logging
 import os
 import os.path as osp
 from collections import Counter
@@ -35,8 +36,8 @@ class BadSampleReportHook(Hook):
 
     def after_run(self, runner) -> None:
         skipped, logs = [], []
-        for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            loop = getattr(runner, f'_{name[:-len("_dataloader")]}_loop', None)
+        for split in ('train', 'val', 'test'):
+            loop = getattr(runner, f'_{split}_loop', None)  # a config dict if never built
             loader = getattr(loop, 'dataloader', None)
             for dataset in leaf_datasets(getattr(loader, 'dataset', None)):
                 if isinstance(dataset, SampleCheckMixin) and dataset.bad_sample_log:
@@ -55,4 +56,4 @@ class BadSampleReportHook(Hook):
                           for path, n in sorted(counts.items()))
         print_log(f'{len(counts)} bad samples were skipped ({len(skipped)} times in all):\n'
                   f'{lines}\nFix or remove them; `python tools/check_dataset.py CONFIG` '
-                  'checks them all.', logger='current', level=30)
+                  'checks them all.', logger='current', level=logging.WARNING)

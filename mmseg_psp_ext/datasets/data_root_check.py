@@ -1,4 +1,5 @@
 """Stops a run at once, with a useful message, when a dataset is not where the config says."""
+import logging
 import os.path as osp
 from typing import List, Type
 
@@ -97,7 +98,7 @@ class DataRootCheckMixin(SampleCheckMixin):
         for problem in problems:
             self.record_bad_sample(*problem.split(': ', 1))
         print_log(f'{where} {what}; skipping them:\n{lines}',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
         return [info for info in data_list
                 if info['img_path'] not in bad and info.get('seg_map_path') not in bad]
 

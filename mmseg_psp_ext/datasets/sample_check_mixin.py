@@ -1,4 +1,5 @@
 """Dataset side of the sample checks: metainfo for ``CheckSegSample``, skipping bad samples."""
+import logging
 import os
 import os.path as osp
 import tempfile
@@ -54,7 +55,7 @@ class SampleCheckMixin:
                 raise
             count = self.record_bad_sample(error.path, str(error))
             print_log(f'skipping bad sample ({count} so far): {error}',
-                      logger='current', level=30)
+                      logger='current', level=logging.WARNING)
             return None
 
     def _run_pipeline(self, results: dict) -> Any:
