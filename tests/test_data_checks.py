@@ -16,11 +16,13 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmseg_psp_ext  # noqa: F401  (registers the plugin)
-from mmseg_psp_ext.datasets import BadSampleReportHook, CheckSegSample, DataSampleError
+from mmseg_psp_ext.datasets import (BadSampleReportHook, CheckSegSample, ClassCountCheckHook,
+                                    DataSampleError)
 from test_datasets_layouts import (BASES, DATASET_BASES, MAKERS, REPO, TINY_CONFIG,
                                    build_dataset, make_ade20k, write)
 
@@ -322,6 +324,29 @@ def test_full_check_up_front_in_two_processes(skip, tmp_path, capsys):
     other_size(root)
     with pytest.raises(DataSampleError):  # evaluation samples are never dropped
         build()
+
+
+# ------------------------------------------------ the model's classes vs the data
+def test_heads_with_fewer_classes_than_the_data_stop_before_training(tmp_path):
+    build, _ = ade_train(tmp_path)
+    dataset = build()
+
+    def runner(decode, aux):
+        model = SimpleNamespace(decode_head=SimpleNamespace(num_classes=decode),
+                                auxiliary_head=torch.nn.ModuleList([torch.nn.Identity()]))
+        model.auxiliary_head[0].num_classes = aux
+        return SimpleNamespace(model=SimpleNamespace(module=model),  # as DDP wraps it
+                               train_dataloader=SimpleNamespace(dataset=dataset))
+
+    ClassCountCheckHook().before_train(runner(150, 150))
+    with pytest.raises(ValueError) as error:
+        ClassCountCheckHook().before_train(runner(150, 19))
+    assert ('model.auxiliary_head.num_classes=19 but the training set PSPADE20KDataset has '
+            '150 classes') in str(error.value)
+    assert '--cfg-options model.auxiliary_head.num_classes=150' in str(error.value)
+    with Records() as log:
+        ClassCountCheckHook().before_train(runner(151, 150))
+    assert 'model.decode_head.num_classes=151 but' in log.text() and 'never trained' in log.text()
 
 
 # ------------------------------------------------------------- the check tool

@@ -1,6 +1,7 @@
 from .ade20k import PSPADE20KDataset
 from .bad_sample_report_hook import BadSampleReportHook
 from .cityscapes import PSPCityscapesDataset
+from .class_count_check_hook import ClassCountCheckHook
 from .context_demo import ContextDemoDataset, generate_context_demo
 from .data_root_check import DataRootCheckMixin
 from .sample_check import DataSampleError
@@ -9,7 +10,8 @@ from .transforms import CheckSegSample, RandomGaussianBlur, RandomRescale
 from .voc_aug import PSPPascalVOCAugDataset
 
 __all__ = [
-    'BadSampleReportHook', 'CheckSegSample', 'ContextDemoDataset', 'DataRootCheckMixin',
-    'DataSampleError', 'SampleCheckMixin', 'PSPADE20KDataset', 'PSPCityscapesDataset',
-    'PSPPascalVOCAugDataset', 'RandomGaussianBlur', 'RandomRescale', 'generate_context_demo'
+    'BadSampleReportHook', 'CheckSegSample', 'ClassCountCheckHook', 'ContextDemoDataset',
+    'DataRootCheckMixin', 'DataSampleError', 'PSPADE20KDataset', 'PSPCityscapesDataset',
+    'PSPPascalVOCAugDataset', 'RandomGaussianBlur', 'RandomRescale', 'SampleCheckMixin',
+    'generate_context_demo'
 ]
