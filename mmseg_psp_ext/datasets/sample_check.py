@@ -6,7 +6,7 @@ that all three report a bad file in the same words.
 """
 import os
 import os.path as osp
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -221,6 +221,8 @@ def check_pairs(samples: Sequence[dict], nproc: int = 2, desc: str = 'checking',
     problems: List[str] = []
     bar_args = dict(total=len(samples), desc=desc, disable=not progress, unit='pair')
     nproc = max(1, min(int(nproc), len(samples)))
+    if current_process().daemon:  # e.g. a lazily initialised dataset in a DataLoader worker
+        nproc = 1
     if nproc > 1:
         # fork keeps the parent's imports (spawn re-imports torch per worker); not on
         # platforms without it
