@@ -166,7 +166,8 @@ def test_paper_config_settings(name):
         base_size=2048 if crop == 713 else 512, scales=(1.0, ), flip=True,
         long_side='caffe', pad='corner')
     assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == [
-        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']  # the model resizes
+        'LoadImageFromFile', 'LoadAnnotations', 'CheckSegSample',
+        'PackSegInputs']  # the model resizes
 
 
 def test_paper_resnet_stem_and_dilation_built():

@@ -27,13 +27,17 @@ OUR_DEFAULTS = {'stem_channels': 64, 'pool_type': 'avg', 'reduce_dim': True}
 THEIR_DEFAULTS = {'concat_input': False}
 
 
+# Transforms only ours have: the per-sample data check after LoadAnnotations.
+OUR_TRANSFORMS = ({'type': 'CheckSegSample'}, [{'type': 'CheckSegSample'}])
+
+
 def normalise(node, types, drop):
     """Maps type names and drops arguments at their neutral values, recursively."""
     if isinstance(node, dict):
         return {k: types.get(v, v) if k == 'type' else normalise(v, types, drop)
                 for k, v in node.items() if not (k in drop and drop[k] == v)}
     if isinstance(node, (list, tuple)):
-        return type(node)(normalise(v, types, drop) for v in node)
+        return type(node)(normalise(v, types, drop) for v in node if v not in OUR_TRANSFORMS)
     return node
 
 

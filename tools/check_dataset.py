@@ -1,27 +1,25 @@
 """Checks every image/label pair of a config's dataset before a long run finds a bad one.
 
     python tools/check_dataset.py configs/pspnet_r50_ade20k.py --split val
+    python tools/check_dataset.py CONFIG --cfg-options train_dataloader.dataset.data_root=PATH
 
 For each sample of the split's dataset (wrappers such as ConcatDataset and RepeatDataset
 are walked), reads the image and the label map as the pipeline's ``LoadImageFromFile`` and
 ``LoadAnnotations`` do, applies the dataset's ``reduce_zero_label`` and label map, and
-checks: both files readable, the same height and width, a single-channel label, and every
-label value in ``[0, num_classes)`` or the ignore index. Problems are printed one a line
-with the file at fault; the exit status is 1 when there is any (2 when the dataset itself
-cannot be listed).
+checks: both files present and readable (a JPEG must not be truncated), the same height
+and width, a single-channel label, and every label value in ``[0, num_classes)`` or the
+ignore index. ``--nproc`` processes (2 by default) share the work, with a progress bar.
+Problems are printed one a line with the file at fault; the exit status is 1 when there
+is any (2 when the dataset itself cannot be listed). Training runs the same checks per
+sample (``CheckSegSample``), and before iteration 1 with the dataset's ``full_check=True``.
 """
 import argparse
 import os.path as osp
 import sys
-from multiprocessing import Pool
 from typing import Iterator, List, Optional
 
-import mmcv
-import numpy as np
-from mmengine import Config
-from mmengine.fileio import get
+from mmengine import Config, DictAction
 from mmengine.utils import import_modules_from_strings
-from tqdm import tqdm
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
@@ -39,62 +37,16 @@ def leaf_dataset_cfgs(cfg: dict) -> Iterator[dict]:
         yield cfg
 
 
-def check_pair(sample: dict) -> List[str]:
-    """Problems of one sample, each naming its file."""
-    problems = []
-    img_path, seg_path = sample['img_path'], sample.get('seg_map_path')
-    image = label = None
-    try:
-        image = mmcv.imfrombytes(get(img_path), flag='color', backend='cv2')
-        if image is None:
-            raise ValueError('cannot decode')
-    except Exception as error:
-        problems.append(f'{img_path}: unreadable image ({error})')
-    if seg_path is None:
-        return problems
-    try:
-        label = mmcv.imfrombytes(get(seg_path), flag='unchanged', backend='pillow')
-        if label is None:
-            raise ValueError('cannot decode')
-        label = label.squeeze()
-    except Exception as error:
-        problems.append(f'{seg_path}: unreadable label map ({error})')
-        return problems
-    if label.ndim != 2:
-        problems.append(f'{seg_path}: label map has shape {label.shape}, expected a '
-                        'single channel of class indices (a colour-coded label?)')
-        return problems
-    if image is not None and image.shape[:2] != label.shape:
-        problems.append(f'{seg_path}: size {label.shape[1]}x{label.shape[0]} differs from '
-                        f'its image {img_path} ({image.shape[1]}x{image.shape[0]})')
-    if label.max() > 255 or label.min() < 0:
-        problems.append(f'{seg_path}: values {int(label.min())}..{int(label.max())} do not '
-                        'fit the 8-bit labels LoadAnnotations reads')
-        return problems
-    label = label.astype(np.uint8)
-    if sample['reduce_zero_label']:
-        label[label == 0] = 255
-        label = label - 1
-        label[label == 254] = 255
-    if sample.get('label_map'):
-        mapped = label.copy()
-        for old_id, new_id in sample['label_map'].items():
-            mapped[label == old_id] = new_id
-        label = mapped
-    values = np.unique(label)
-    bad = values[(values >= sample['num_classes']) & (values != sample['ignore_index'])]
-    if len(bad):
-        problems.append(f'{seg_path}: label values {bad.tolist()} outside 0..'
-                        f"{sample['num_classes'] - 1} (ignore index {sample['ignore_index']}"
-                        f"{', after reduce_zero_label' if sample['reduce_zero_label'] else ''})")
-    return problems
-
-
-def list_samples(config: str, split: str) -> List[dict]:
+def list_samples(config: str, split: str, cfg_options: Optional[dict] = None) -> List[dict]:
+    """Every sample of the split, with what ``check_pair`` needs to know of its dataset."""
     from mmseg.registry import DATASETS
     from mmseg.utils import register_all_modules
 
+    from mmseg_psp_ext.datasets import DataRootCheckMixin
+
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg['custom_imports'])
     register_all_modules(init_default_scope=True)
@@ -103,7 +55,13 @@ def list_samples(config: str, split: str) -> List[dict]:
         raise ValueError(f'{config} has no {key}')
     samples = []
     for dataset_cfg in leaf_dataset_cfgs(cfg[key]['dataset']):
-        dataset = DATASETS.build(dict(dataset_cfg, pipeline=[], lazy_init=False))
+        dataset_cfg = dict(dataset_cfg, pipeline=[], lazy_init=True)
+        for switch in ('full_check', 'skip_bad_samples'):  # the tool reports; it skips nothing
+            dataset_cfg.pop(switch, None)
+        dataset = DATASETS.build(dataset_cfg)
+        if isinstance(dataset, DataRootCheckMixin):
+            dataset.check_listing = False  # missing files are reported with the rest
+        dataset.full_init()
         num_classes = len(dataset.metainfo['classes'])
         for index in range(len(dataset)):
             info = dataset.get_data_info(index)
@@ -115,26 +73,26 @@ def list_samples(config: str, split: str) -> List[dict]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from mmseg_psp_ext.datasets.sample_check import check_pairs
+
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='training/test config file')
     parser.add_argument('--split', choices=list(SPLIT_KEYS), default='train')
-    parser.add_argument('--nproc', type=int, default=1, help='worker processes')
+    parser.add_argument('--nproc', type=int, default=2, help='worker processes (default 2)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, as in tools/train.py: key=value pairs such as '
+        'train_dataloader.dataset.data_root=PATH')
     args = parser.parse_args(argv)
     try:
-        samples = list_samples(args.config, args.split)
+        samples = list_samples(args.config, args.split, args.cfg_options)
     except Exception as error:
         print(f'error: cannot list the {args.split} dataset of {args.config}: {error}',
               file=sys.stderr)
         return 2
-    problems: List[str] = []
-    if args.nproc > 1:
-        with Pool(args.nproc) as pool:
-            results = pool.imap(check_pair, samples, chunksize=16)
-            for found in tqdm(results, total=len(samples), desc=f'checking {args.split}'):
-                problems += found
-    else:
-        for sample in tqdm(samples, desc=f'checking {args.split}'):
-            problems += check_pair(sample)
+    problems = check_pairs(samples, args.nproc, desc=f'checking {args.split}',
+                           progress=not args.no_progress)
     for problem in problems:
         print(f'PROBLEM {problem}')
     print(f'{args.split}: {len(samples)} samples checked, {len(problems)} problems')

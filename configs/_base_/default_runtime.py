@@ -15,3 +15,7 @@ load_from = None
 resume = False
 
 tta_model = dict(type='SegTTAModel')
+# Data guards: heads with fewer classes than the training set stop the run before
+# iteration 1; the bad samples skipped by a dataset's skip_bad_samples=True are listed at
+# the end of the run.
+custom_hooks = [dict(type='ClassCountCheckHook'), dict(type='BadSampleReportHook')]

@@ -16,6 +16,7 @@ _base_ = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))

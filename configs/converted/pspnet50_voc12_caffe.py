@@ -16,6 +16,7 @@ _base_ = ['../_base_/models/pspnet_caffe.py', '../_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 val_dataloader = dict(

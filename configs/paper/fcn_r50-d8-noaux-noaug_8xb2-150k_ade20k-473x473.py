@@ -8,6 +8,7 @@ crop_size = (473, 473)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs')
 ]

@@ -1,11 +1,17 @@
 from .ade20k import PSPADE20KDataset
+from .bad_sample_report_hook import BadSampleReportHook
 from .cityscapes import PSPCityscapesDataset
+from .class_count_check_hook import ClassCountCheckHook
 from .context_demo import ContextDemoDataset, generate_context_demo
 from .data_root_check import DataRootCheckMixin
-from .transforms import RandomGaussianBlur, RandomRescale
+from .sample_check import DataSampleError
+from .sample_check_mixin import SampleCheckMixin
+from .transforms import CheckSegSample, RandomGaussianBlur, RandomRescale
 from .voc_aug import PSPPascalVOCAugDataset
 
 __all__ = [
-    'ContextDemoDataset', 'DataRootCheckMixin', 'PSPADE20KDataset', 'PSPCityscapesDataset',
-    'PSPPascalVOCAugDataset', 'RandomGaussianBlur', 'RandomRescale', 'generate_context_demo'
+    'BadSampleReportHook', 'CheckSegSample', 'ClassCountCheckHook', 'ContextDemoDataset',
+    'DataRootCheckMixin', 'DataSampleError', 'PSPADE20KDataset', 'PSPCityscapesDataset',
+    'PSPPascalVOCAugDataset', 'RandomGaussianBlur', 'RandomRescale', 'SampleCheckMixin',
+    'generate_context_demo'
 ]

@@ -4,6 +4,7 @@ crop_size = (769, 769)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(
         type='RandomResize',
         scale=(2049, 1025),
@@ -20,6 +21,7 @@ test_pipeline = [
     # add loading annotation after ``Resize`` because ground truth
     # does not need to do resize data transform
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

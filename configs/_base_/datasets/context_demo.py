@@ -5,6 +5,7 @@ crop_size = (256, 256)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),  # reduce_zero_label=True comes from the dataset
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(
         type='RandomResize',
         scale=(256, 256),
@@ -18,6 +19,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='LoadAnnotations'),  # reduce_zero_label=True comes from the dataset
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -13,6 +13,7 @@ crop_size = (713, 713)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -21,6 +22,7 @@ train_pipeline = [
 test_pipeline = [  # no Resize: the authors' protocol resizes per scale in the model
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

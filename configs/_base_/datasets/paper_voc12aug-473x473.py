@@ -14,6 +14,7 @@ bgr_mean = (103.53, 116.28, 123.675)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomRotate', prob=0.5, degree=10, pad_val=bgr_mean, seg_pad_val=255),
     dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5, sigma=0),
@@ -24,6 +25,7 @@ train_pipeline = [
 test_pipeline = [  # no Resize: the authors' protocol resizes per scale in the model
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -26,5 +26,6 @@ authors_model = dict(type='PSPEncoderDecoder', test_cfg=authors_test_cfg)
 authors_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=False),
+    dict(type='CheckSegSample'),  # stops on a bad image/label pair, naming the file
     dict(type='PackSegInputs')
 ]
