@@ -40,8 +40,12 @@ def make_ade20k(root: Path, num_train: int = 4, num_val: int = 2, size: int = 48
 
 
 def write_config(path: Path, data_root: Path, max_iters: int = 4, interval: int = 2,
-                 batch_size: int = 2, norm: str = 'BN', backend: Optional[str] = None) -> Path:
-    """Writes a tiny PSPNet config that inherits the plugin's own runtime and ADE20K bases."""
+                 batch_size: int = 2, norm: str = 'BN', backend: Optional[str] = None,
+                 extra: str = '') -> Path:
+    """Writes a tiny PSPNet config that inherits the plugin's own runtime and ADE20K bases.
+
+    ``extra`` is appended to the config (more settings, as Python source).
+    """
     dist = f"\nenv_cfg = dict(dist_cfg=dict(backend='{backend}'))" if backend else ''
     base = REPO / 'configs' / '_base_'
     path.write_text(f'''\
@@ -110,14 +114,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval={interval}),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval={interval}),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0){dist}
-''')
+{extra}''')
     return path
 
 
 def checkpoint_path(work_dir: Path, iteration: int) -> Path:
-    """Where MMEngine's CheckpointHook writes the checkpoint of an iteration."""
+    """Where the checkpoint hook writes the checkpoint of an iteration."""
     return Path(osp.join(work_dir, f'iter_{iteration}.pth'))

@@ -115,6 +115,7 @@ def main() -> int:
     fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(args.out)), suffix='.md')
     with os.fdopen(fd, 'w') as f:
         f.write(text)
+    os.chmod(tmp, os.stat(args.out).st_mode & 0o777)  # README's own mode, not mkstemp's 0600
     os.replace(tmp, args.out)
     print(f'wrote {args.out}')
     return 0

@@ -1,7 +1,7 @@
 """Trains a segmentor with the plugin registered (MMSegmentation's ``tools/train.py``).
 
-    python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume] [--amp]
-        [--cfg-options key=value ...]
+    python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume [PATH]]
+        [--amp] [--cfg-options key=value ...]
     bash tools/dist_train.sh CONFIG NUM_GPUS [ARGS]         # torchrun, --launcher pytorch
     bash tools/slurm_train.sh PARTITION JOB CONFIG [ARGS]   # srun, --launcher slurm
 
@@ -17,6 +17,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmseg_psp_ext.engine import (CheckpointError, check_checkpoint,  # noqa: E402
+                                  find_resumable_checkpoint)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -29,8 +31,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', action='store_true', default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        '--resume', nargs='?', const='auto', default=None, metavar='PATH',
+        help='resume training: from PATH when given, else from the latest checkpoint in '
+        'the work_dir (or from load_from when the config sets it, as MMSegmentation does); '
+        'a corrupt or truncated latest checkpoint is skipped for the newest one that loads')
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training')
@@ -75,10 +79,37 @@ def main() -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
-    cfg.resume = args.resume
+    if args.resume is not None:
+        try:
+            cfg.resume, cfg.load_from = True, resume_from(args.resume, cfg)
+        except CheckpointError as err:
+            sys.exit(f'train.py: --resume: {err}')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+
+
+def resume_from(option: str, cfg: Config):
+    """The checkpoint ``--resume [PATH]`` resumes from (None: MMEngine's latest).
+
+    Args:
+        option (str): PATH, or ``'auto'`` for ``--resume`` alone.
+        cfg (Config): The run's config (``work_dir`` set).
+
+    Returns:
+        str | None: The file to set as ``load_from``; None when the work dir's latest
+        checkpoint is sound (or absent) and MMEngine finds it itself.
+    """
+    if option == 'auto' and cfg.get('load_from'):
+        option = cfg.load_from  # MMSegmentation's `--resume` + `load_from=PATH`
+    if option != 'auto':
+        if '://' not in option:  # a local file (MMEngine reads URLs itself)
+            check_checkpoint(option)
+        return option
+    path, skipped = find_resumable_checkpoint(cfg.work_dir)
+    if not skipped and osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+        return None  # the latest is sound: MMEngine's own auto-resume (and its log line)
+    return path
 
 
 if __name__ == '__main__':

@@ -13,5 +13,9 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# A NaN/inf loss stops the run naming the iteration, the loss terms and the last good
+# checkpoint, and no checkpoint with non-finite weights is written. action='skip' skips
+# such steps instead. (The schedules' AtomicCheckpointHook writes checkpoints atomically.)
+custom_hooks = [dict(type='FiniteLossHook', action='stop')]
 
 tta_model = dict(type='SegTTAModel')
