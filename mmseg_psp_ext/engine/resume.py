@@ -2,11 +2,11 @@
 import os
 import os.path as osp
 import re
+import warnings
 import zipfile
 from typing import List, Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 
@@ -96,12 +96,12 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
             check_checkpoint(path)
         except CheckpointError as err:
             failures.append(str(err))
-            print_log(f'Cannot resume from {err}; trying an older checkpoint',
-                      logger='current', level=30)
+            warnings.warn(f'Cannot resume from {err}; trying an older checkpoint',
+                          stacklevel=2)
             continue
         if failures:
-            print_log(f'Resuming from {path}, the newest checkpoint that loads (skipped: '
-                      f'{"; ".join(failures)})', logger='current', level=30)
+            warnings.warn(f'Resuming from {path}, the newest checkpoint that loads',
+                          stacklevel=2)
         return path, failures
     raise CheckpointError(
         f'No checkpoint in {work_dir} can be loaded to resume from. Tried, newest first:\n  '
