@@ -17,6 +17,7 @@ import pytest
 import torch
 from frameworks_tiny import (DETERMINISTIC, REPO, SimulatedCrash, checkpoint_path,
                              make_ade20k, write_config)
+from mmengine.config import Config
 from mmengine.fileio.backends.local_backend import LocalBackend
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS, MODELS
@@ -39,8 +40,11 @@ TRAIN = _load_train_tool()
 
 def train(config: Path, work_dir: Path, *options: str) -> None:
     """``python tools/train.py CONFIG --work-dir WORK_DIR OPTIONS`` in this process."""
-    argv = ['train.py', str(config), '--work-dir', str(work_dir), *options,
-            '--cfg-options', f'experiment_name={work_dir.name}']
+    options = list(options)
+    if '--cfg-options' not in options:
+        options.append('--cfg-options')
+    options.insert(options.index('--cfg-options') + 1, f'experiment_name={work_dir.name}')
+    argv = ['train.py', str(config), '--work-dir', str(work_dir), *options]
     saved = sys.argv
     sys.argv = argv
     try:
@@ -166,10 +170,12 @@ def test_truncated_latest_checkpoint_falls_back_to_the_previous_one(setup, tmp_p
 
 
 @pytest.mark.slow
-def test_resume_path_resumes_from_that_file(setup, tmp_path):
+@pytest.mark.parametrize('form', ['--resume PATH', '--resume --cfg-options load_from=PATH'])
+def test_resume_path_resumes_from_that_file(setup, tmp_path, form):
     _, _, plain, reference, killed = setup
     work = tmp_path / 'elsewhere'
-    train(plain, work, '--resume', str(checkpoint_path(killed, 2)))
+    path = str(checkpoint_path(killed, 2))
+    train(plain, work, *form.replace('PATH', path).split())
     assert sorted(p.name for p in work.glob('iter_*.pth')) == ['iter_3.pth', 'iter_4.pth']
     assert_same_weights(state(checkpoint_path(work, MAX_ITERS)), reference)
 
@@ -322,3 +328,17 @@ def test_find_resumable_checkpoint_orders_by_iteration_and_skips_corrupt_files(t
     with pytest.warns(UserWarning):
         assert find_resumable_checkpoint(str(tmp_path))[0] == str(tmp_path / 'iter_9.pth')
     assert find_resumable_checkpoint(str(tmp_path / 'empty')) == (None, [])
+
+
+def test_resume_alone_ignores_the_config_files_initial_weights(tmp_path):
+    init = _save(tmp_path / 'init.pth', 0)  # a config's load_from: weights to start from
+    cfg = Config(dict(work_dir=str(tmp_path / 'work'), load_from=str(init)))
+    assert TRAIN.resume_from(None, cfg) == (False, str(init))  # nothing to resume yet
+    os.makedirs(cfg.work_dir)
+    for iteration in (1, 2):
+        _save(Path(cfg.work_dir) / f'iter_{iteration}.pth', iteration)
+    (Path(cfg.work_dir) / 'last_checkpoint').write_text(f'{cfg.work_dir}/iter_2.pth')
+    assert TRAIN.resume_from(None, cfg) == (True, f'{cfg.work_dir}/iter_2.pth')
+    cfg.load_from = None
+    assert TRAIN.resume_from(None, cfg) == (True, None)  # MMEngine's own auto-resume
+    assert TRAIN.resume_from(str(init), cfg) == (True, str(init))

@@ -12,6 +12,7 @@ import logging
 import os
 import os.path as osp
 import sys
+from typing import Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
@@ -80,8 +81,12 @@ def main() -> None:
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.resume is not None:
+        # `--resume PATH`, or MMSegmentation's `--resume --cfg-options load_from=PATH`;
+        # a load_from in the config file is the initial weights, not a run to resume.
+        given = args.resume if args.resume != 'auto' else (args.cfg_options or {}).get(
+            'load_from')
         try:
-            cfg.resume, cfg.load_from = True, resume_from(args.resume, cfg)
+            cfg.resume, cfg.load_from = resume_from(given, cfg)
         except CheckpointError as err:
             sys.exit(f'train.py: --resume: {err}')
 
@@ -89,27 +94,35 @@ def main() -> None:
     runner.train()
 
 
-def resume_from(option: str, cfg: Config):
-    """The checkpoint ``--resume [PATH]`` resumes from (None: MMEngine's latest).
+def resume_from(given: Optional[str], cfg: Config) -> Tuple[bool, Optional[str]]:
+    """What ``--resume [PATH]`` sets: ``cfg.resume`` and ``cfg.load_from``.
 
     Args:
-        option (str): PATH, or ``'auto'`` for ``--resume`` alone.
+        given (str | None): The checkpoint named on the command line, or None for the
+            latest one in the work dir.
         cfg (Config): The run's config (``work_dir`` set).
 
     Returns:
-        str | None: The file to set as ``load_from``; None when the work dir's latest
-        checkpoint is sound (or absent) and MMEngine finds it itself.
+        tuple: ``(resume, load_from)``. ``load_from`` None with ``resume`` True lets
+        MMEngine find the work dir's latest checkpoint itself (when it is sound).
+
+    Raises:
+        CheckpointError: When the given file, or every checkpoint of the work dir, fails
+            to load.
     """
-    if option == 'auto' and cfg.get('load_from'):
-        option = cfg.load_from  # MMSegmentation's `--resume` + `load_from=PATH`
-    if option != 'auto':
-        if '://' not in option:  # a local file (MMEngine reads URLs itself)
-            check_checkpoint(option)
-        return option
+    if given is not None:
+        if '://' not in given:  # a local file (MMEngine reads URLs itself)
+            check_checkpoint(given)
+        return True, given
     path, skipped = find_resumable_checkpoint(cfg.work_dir)
-    if not skipped and osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
-        return None  # the latest is sound: MMEngine's own auto-resume (and its log line)
-    return path
+    if path is None:
+        print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, training starts at '
+                  'iteration 1', logger='current', level=logging.WARNING)
+        return False, cfg.get('load_from')
+    pointer = osp.join(cfg.work_dir, 'last_checkpoint')
+    if not skipped and osp.isfile(pointer) and not cfg.get('load_from'):
+        return True, None  # the latest is sound: MMEngine's own auto-resume (and log line)
+    return True, path
 
 
 if __name__ == '__main__':
