@@ -20,10 +20,12 @@ from frameworks_tiny import (DETERMINISTIC, REPO, SimulatedCrash, checkpoint_pat
 from mmengine.config import Config
 from mmengine.fileio.backends.local_backend import LocalBackend
 from mmengine.hooks import Hook
+from mmengine.runner import Runner
 from mmseg.registry import HOOKS, MODELS
 
 import mmseg_psp_ext  # noqa: F401  (registers the plugin's hooks and modules)
-from mmseg_psp_ext.engine import CheckpointError, check_checkpoint, find_resumable_checkpoint
+from mmseg_psp_ext.engine import (AtomicCheckpointHook, CheckpointError, check_checkpoint,
+                                  find_resumable_checkpoint)
 
 MAX_ITERS = 4
 
@@ -342,3 +344,36 @@ def test_resume_alone_ignores_the_config_files_initial_weights(tmp_path):
     cfg.load_from = None
     assert TRAIN.resume_from(None, cfg) == (True, None)  # MMEngine's own auto-resume
     assert TRAIN.resume_from(str(init), cfg) == (True, str(init))
+
+
+def test_best_checkpoint_replaces_the_old_best_after_the_new_one_is_saved(tiny, tmp_path,
+                                                                        monkeypatch):
+    _, config = tiny
+    cfg = Config.fromfile(str(config('best', "default_hooks['checkpoint']['save_best'] = "
+                                     "'mIoU'\ntrain_cfg['max_iters'] = 1")))
+    cfg.work_dir, cfg.experiment_name = str(tmp_path / 'best'), 'best'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, AtomicCheckpointHook))
+    (tmp_path / 'best' / '.iter_9.pth.0123abcd.tmp').write_bytes(b'half')  # a killed save
+
+    order = []
+    save, remove = runner.save_checkpoint, LocalBackend.remove
+    monkeypatch.setattr(runner, 'save_checkpoint',
+                        lambda out_dir, filename, *a, **k: (order.append(('save', filename)),
+                                                            save(out_dir, filename, *a, **k)))
+    monkeypatch.setattr(LocalBackend, 'remove',
+                        lambda self, path: (order.append(('remove', Path(path).name)),
+                                            remove(self, path)))
+    hook._save_best_checkpoint(runner, {'mIoU': 0.1})
+    first = hook.best_ckpt_path
+    runner.train_loop._iter = 7  # a later, better validation
+    hook._save_best_checkpoint(runner, {'mIoU': 0.2})
+    assert Path(hook.best_ckpt_path).name == 'best_mIoU_iter_7.pth'
+    assert Path(hook.best_ckpt_path).is_file() and not Path(first).exists()
+    best_saves = [i for i, (what, name) in enumerate(order)
+                  if what == 'save' and 'best_mIoU_iter_7' in name]
+    removal = order.index(('remove', Path(first).name))
+    assert best_saves and best_saves[0] < removal  # the old best removed after the new save
+    hook.before_train(runner)  # a new run in the same work dir cleans up killed saves
+    assert not list((tmp_path / 'best').glob('.*.tmp'))

@@ -13,7 +13,7 @@ from mmseg.registry import HOOKS
 
 from ...utils.atomic_io import atomic_write, replace_atomically, temp_path_beside
 
-_TEMP_NAME = re.compile(r'^\..+\.pth\.[0-9a-f]{8}\.tmp$')
+_TEMP_NAME = re.compile(r'^\.(?:.+\.pth|last_checkpoint)\.[0-9a-f]{8}\.tmp$')
 
 
 @HOOKS.register_module()
@@ -107,12 +107,16 @@ class AtomicCheckpointHook(CheckpointHook):
 
     @contextmanager
     def _atomic_runner_save(self, runner) -> Iterator[None]:
+        patched_before = 'save_checkpoint' in vars(runner)
         original = runner.save_checkpoint
         runner.save_checkpoint = self._atomic_save(original)
         try:
             yield
         finally:
-            del runner.save_checkpoint  # back to the class's method
+            if patched_before:
+                runner.save_checkpoint = original
+            else:
+                del runner.save_checkpoint  # back to the class's method
 
     @contextmanager
     def _deferred_removals(self) -> Iterator[List[str]]:
