@@ -30,8 +30,11 @@ def check_checkpoint(path: str) -> None:
     """
     if not osp.isfile(path):
         raise CheckpointError(f'{path}: no such file')
+    size = osp.getsize(path)
     try:
-        if zipfile.is_zipfile(path):
+        with open(path, 'rb') as f:
+            is_zip = f.read(4) == b'PK\x03\x04'
+        if is_zip:
             with zipfile.ZipFile(path) as archive:
                 bad = archive.testzip()
             if bad is not None:
@@ -40,10 +43,13 @@ def check_checkpoint(path: str) -> None:
             torch.load(path, map_location='cpu', weights_only=False)
     except CheckpointError:
         raise
-    except Exception as err:  # truncated zip, unpickling error, I/O error
-        size = osp.getsize(path)
-        raise CheckpointError(f'{path}: cannot be read ({size} bytes; truncated or '
-                              f'corrupt: {type(err).__name__}: {err})') from err
+    except zipfile.BadZipFile as err:
+        raise CheckpointError(f'{path}: cannot be read ({size} bytes; truncated or corrupt: '
+                              f'the zip archive torch.save writes is incomplete: {err})'
+                              ) from err
+    except Exception as err:  # unpickling error, I/O error
+        raise CheckpointError(f'{path}: cannot be read ({size} bytes; truncated or corrupt: '
+                              f'{type(err).__name__}: {err})') from err
 
 
 def _numbered_checkpoints(folder: str) -> List[str]:
