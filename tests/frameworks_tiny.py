@@ -4,12 +4,16 @@ Not a test module (no ``test_`` prefix): the framework tests import it. Everythi
 enough for a few CPU iterations in seconds: 48x48 images, 40x40 crops, a depth-18 dilated
 ResNet with 8 base channels.
 """
+import json
 import os.path as osp
 from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,15 +44,20 @@ def make_ade20k(root: Path, num_train: int = 4, num_val: int = 2, size: int = 48
 
 
 def write_config(path: Path, data_root: Path, max_iters: int = 4, interval: int = 2,
-                 batch_size: int = 2, norm: str = 'BN', backend: Optional[str] = None) -> Path:
-    """Writes a tiny PSPNet config that inherits the plugin's own runtime and ADE20K bases."""
+                 batch_size: int = 2, norm: str = 'BN', backend: Optional[str] = None,
+                 extra: str = '') -> Path:
+    """Writes a tiny PSPNet config that inherits the plugin's own runtime and ADE20K bases.
+
+    ``extra`` is appended to the config (more settings, as Python source).
+    """
     dist = f"\nenv_cfg = dict(dist_cfg=dict(backend='{backend}'))" if backend else ''
+    groups = ', num_groups=4' if norm == 'GN' else ''
     base = REPO / 'configs' / '_base_'
     path.write_text(f'''\
 _base_ = [{str(base / 'default_runtime.py')!r}, {str(base / 'datasets' / 'ade20k.py')!r}]
 data_root = {str(data_root)!r}
 crop_size = (40, 40)
-norm_cfg = dict(type={norm!r}, requires_grad=True)
+norm_cfg = dict(type={norm!r}{groups}, requires_grad=True)
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=dict(
@@ -110,14 +119,65 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval={interval}),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval={interval}),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0){dist}
-''')
+{extra}''')
     return path
 
 
 def checkpoint_path(work_dir: Path, iteration: int) -> Path:
-    """Where MMEngine's CheckpointHook writes the checkpoint of an iteration."""
+    """Where the checkpoint hook writes the checkpoint of an iteration."""
     return Path(osp.join(work_dir, f'iter_{iteration}.pth'))
+
+#: ``write_config(extra=...)`` for runs that must be reproducible across a resume or a
+#: different number of processes: no random augmentation and no dropout. MMEngine restores
+#: weights, optimizer, scheduler and the data order on resume, but not the random number
+#: generators (and onedl-mmengine skips the trained batches without loading them), so
+#: random crops, flips and dropout masks after a resume differ from an uninterrupted run.
+DETERMINISTIC = """
+train_dataloader['dataset']['pipeline'] = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='Resize', scale=crop_size, keep_ratio=False),
+    dict(type='PackSegInputs'),
+]
+model['decode_head']['dropout_ratio'] = 0.0
+model['auxiliary_head']['dropout_ratio'] = 0.0
+"""
+
+
+@HOOKS.register_module(force=True)
+class RecordLossHook(Hook):
+    """Writes this process's loss terms of every iteration to ``work_dir/losses_rank{R}.json``.
+
+    Tests load it with ``custom_imports=dict(imports=['frameworks_tiny'])`` (``tests/`` on
+    ``PYTHONPATH``).
+    """
+
+    def __init__(self) -> None:
+        self.losses = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.losses.append({k: float(v) for k, v in outputs.items() if 'loss' in k})
+        with open(osp.join(runner.work_dir, f'losses_rank{get_rank()}.json'), 'w') as f:
+            json.dump(self.losses, f)
+
+
+class SimulatedCrash(Exception):
+    """Raised by :class:`CrashAfterIterHook`."""
+
+
+@HOOKS.register_module(force=True)
+class CrashAfterIterHook(Hook):
+    """Dies after iteration ``iteration`` (after its checkpoint is saved), like a killed run."""
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.iteration:
+            raise SimulatedCrash(f'simulated crash after iteration {self.iteration}')

@@ -3,6 +3,7 @@
 Runs the shell launchers as a user would, with this interpreter (``PYTHON``), on a tiny
 synthetic ADE20K; SyncBN in the config checks the CPU fallback to BN.
 """
+import json
 import os
 import re
 import socket
@@ -13,7 +14,7 @@ from pathlib import Path
 import cv2
 import pytest
 import torch
-from frameworks_tiny import REPO, checkpoint_path, make_ade20k, write_config
+from frameworks_tiny import DETERMINISTIC, REPO, checkpoint_path, make_ade20k, write_config
 
 import mmseg_psp_ext  # noqa: F401  (lets torch.load below read MMEngine checkpoints)
 
@@ -26,6 +27,9 @@ def _free_port() -> int:
 
 def _run(args, log: Path) -> str:
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    # frameworks_tiny (its RecordLossHook) importable by configs through custom_imports
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(REPO), str(REPO / 'tests')] + [p for p in [env.get('PYTHONPATH')] if p])
     result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=300)
     log.write_text(result.stdout + result.stderr)
@@ -83,6 +87,48 @@ def test_distributed_train_resume_test_and_tta(tmp_path):
     assert 'SegTTAModel' in log
     tta = [cv2.imread(str(tta_out / p.name), cv2.IMREAD_UNCHANGED) for p in predictions]
     assert all(t is not None and t.shape == (48, 48) and t.max() < 150 for t in tta)
+
+
+RECORD_LOSSES = DETERMINISTIC + """
+custom_imports = dict(imports=['mmseg_psp_ext', 'frameworks_tiny'], allow_failed_imports=False)
+custom_hooks = [dict(type='FiniteLossHook'), dict(type='RecordLossHook')]
+"""
+
+
+@pytest.mark.slow
+def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tmp_path):
+    """2 gloo processes x 1 image == 1 process x 2 images: losses and weights (GroupNorm,
+    whose statistics do not depend on how the batch is split)."""
+    data = make_ade20k(tmp_path / 'ade', num_train=4, num_val=1)
+    runs = {}
+    for name, procs, batch in (('single', 1, 2), ('ddp', 2, 1)):
+        config = write_config(tmp_path / f'{name}.py', data, max_iters=2, interval=2,
+                              batch_size=batch, norm='GN', backend='gloo',
+                              extra=RECORD_LOSSES)
+        work = tmp_path / name
+        if procs == 1:
+            _run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work)],
+                 tmp_path / f'{name}.log')
+        else:
+            log = _run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+                        str(work)], tmp_path / f'{name}.log')
+            assert 'Distributed training: True' in log
+        losses = [json.loads((work / f'losses_rank{r}.json').read_text()) for r in range(procs)]
+        runs[name] = losses, torch.load(checkpoint_path(work, 2), map_location='cpu')
+
+    (single,), single_ckpt = runs['single']
+    ranks, ddp_ckpt = runs['ddp']
+    assert len(single) == 2 and all(len(r) == 2 for r in ranks)
+    for iteration, expected in enumerate(single):
+        for term in ('loss', 'decode.loss_ce', 'aux.loss_ce'):
+            mean = sum(r[iteration][term] for r in ranks) / len(ranks)
+            assert mean == pytest.approx(expected[term], rel=1e-5, abs=1e-6), (iteration, term)
+    assert ranks[0][0]['loss'] != ranks[1][0]['loss']  # the processes saw different images
+    single_state, ddp_state = single_ckpt['state_dict'], ddp_ckpt['state_dict']
+    assert single_state.keys() == ddp_state.keys()
+    for key, value in single_state.items():
+        torch.testing.assert_close(ddp_state[key], value, rtol=1e-4, atol=1e-6, msg=key)
+    assert single_ckpt['meta']['iter'] == ddp_ckpt['meta']['iter'] == 2
 
 
 def test_launchers_reject_missing_arguments():

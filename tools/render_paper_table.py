@@ -175,6 +175,7 @@ def main() -> int:
         fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
         with os.fdopen(fd, 'w') as f:
             f.write(text)
+        os.chmod(tmp, os.stat(path).st_mode & 0o777)  # the file's own mode, not mkstemp's 0600
         os.replace(tmp, path)
         print(f'wrote {path}')
     return 0

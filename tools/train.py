@@ -1,7 +1,7 @@
 """Trains a segmentor with the plugin registered (MMSegmentation's ``tools/train.py``).
 
-    python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume] [--amp]
-        [--cfg-options key=value ...]
+    python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume [PATH]]
+        [--amp] [--cfg-options key=value ...]
     bash tools/dist_train.sh CONFIG NUM_GPUS [ARGS]         # torchrun, --launcher pytorch
     bash tools/slurm_train.sh PARTITION JOB CONFIG [ARGS]   # srun, --launcher slurm
 
@@ -12,11 +12,14 @@ import logging
 import os
 import os.path as osp
 import sys
+from typing import Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmseg_psp_ext.engine import (CheckpointError, check_checkpoint,  # noqa: E402
+                                  find_resumable_checkpoint)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.device import get_device  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
@@ -30,8 +33,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', action='store_true', default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        '--resume', nargs='?', const='auto', default=None, metavar='PATH',
+        help='resume training: from PATH when given, else from the latest checkpoint in '
+        'the work_dir (or from load_from when the config sets it, as MMSegmentation does); '
+        'a corrupt or truncated latest checkpoint is skipped for the newest one that loads')
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training')
@@ -83,10 +88,49 @@ def main() -> None:
                   'autocast) on the CPU', logger='current', level=logging.WARNING)
         cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
 
-    cfg.resume = args.resume
+    if args.resume is not None:
+        # `--resume PATH`, or MMSegmentation's `--resume --cfg-options load_from=PATH`;
+        # a load_from in the config file is the initial weights, not a run to resume.
+        given = args.resume if args.resume != 'auto' else (args.cfg_options or {}).get(
+            'load_from')
+        try:
+            cfg.resume, cfg.load_from = resume_from(given, cfg)
+        except CheckpointError as err:
+            sys.exit(f'train.py: --resume: {err}')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+
+
+def resume_from(given: Optional[str], cfg: Config) -> Tuple[bool, Optional[str]]:
+    """What ``--resume [PATH]`` sets: ``cfg.resume`` and ``cfg.load_from``.
+
+    Args:
+        given (str | None): The checkpoint named on the command line, or None for the
+            latest one in the work dir.
+        cfg (Config): The run's config (``work_dir`` set).
+
+    Returns:
+        tuple: ``(resume, load_from)``. ``load_from`` None with ``resume`` True lets
+        MMEngine find the work dir's latest checkpoint itself (when it is sound).
+
+    Raises:
+        CheckpointError: When the given file, or every checkpoint of the work dir, fails
+            to load.
+    """
+    if given is not None:
+        if '://' not in given:  # a local file (MMEngine reads URLs itself)
+            check_checkpoint(given)
+        return True, given
+    path, skipped = find_resumable_checkpoint(cfg.work_dir)
+    if path is None:
+        print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, training starts at '
+                  'iteration 1', logger='current', level=logging.WARNING)
+        return False, cfg.get('load_from')
+    pointer = osp.join(cfg.work_dir, 'last_checkpoint')
+    if not skipped and osp.isfile(pointer) and not cfg.get('load_from'):
+        return True, None  # the latest is sound: MMEngine's own auto-resume (and log line)
+    return True, path
 
 
 if __name__ == '__main__':

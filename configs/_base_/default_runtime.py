@@ -13,9 +13,16 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# Guards. FiniteLossHook: a NaN/inf loss stops the run naming the iteration, the loss
+# terms and the last good checkpoint, and no checkpoint with non-finite weights is written
+# (action='skip' skips such steps instead). ClassCountCheckHook: heads with fewer classes
+# than the training set stop the run before iteration 1. BadSampleReportHook: the samples
+# skipped by a dataset's skip_bad_samples=True are listed at the end of the run. (The
+# schedules' AtomicCheckpointHook writes checkpoints atomically.)
+custom_hooks = [
+    dict(type='FiniteLossHook', action='stop'),
+    dict(type='ClassCountCheckHook'),
+    dict(type='BadSampleReportHook'),
+]
 
 tta_model = dict(type='SegTTAModel')
-# Data guards: heads with fewer classes than the training set stop the run before
-# iteration 1; the bad samples skipped by a dataset's skip_bad_samples=True are listed at
-# the end of the run.
-custom_hooks = [dict(type='ClassCountCheckHook'), dict(type='BadSampleReportHook')]

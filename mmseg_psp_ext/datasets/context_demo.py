@@ -26,6 +26,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .data_root_check import DataRootCheckMixin
+from ..utils.atomic_io import current_umask
 
 #: Scene types; the index is also the scene's class label minus 1.
 CONTEXTS = ('water', 'road', 'grass', 'sky')
@@ -193,6 +194,7 @@ def generate_context_demo(out_dir: str,
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.tmp-', dir=parent)
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the set is renamed
         counts = {}
         for split_id, (split, count) in enumerate(zip(SPLITS, (num_train, num_val))):
             img_dir = osp.join(tmp, 'images', split)

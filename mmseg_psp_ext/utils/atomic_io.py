@@ -1,11 +1,72 @@
-"""Writes that never leave a half-written file behind: a temp file, then ``os.replace``."""
+"""Writes that never leave a half-written file behind: a temp file, fsync, then ``os.replace``.
+
+The temporary file lives in the destination's folder (a rename within one file system is
+atomic), is flushed to disk before the rename, and the folder is synced after it, so that
+after a crash or power loss the path holds either the old content or the complete new one.
+Files get the mode an ordinary ``open(path, 'w')`` would give them (``0o666`` less the
+process umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
+"""
 import os
 import os.path as osp
-import tempfile
+import secrets
 from typing import IO, Callable, Iterable
 
 import numpy as np
 from PIL import Image
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux).
+
+    Returns:
+        int: The umask, e.g. ``0o022``.
+    """
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(mask)
+    return mask
+
+
+def fsync_dir(folder: str) -> None:
+    """Flushes a folder's entries (a rename in it) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+def temp_path_beside(path: str) -> str:
+    """A fresh hidden name in the folder of ``path`` for its temporary file."""
+    return osp.join(osp.dirname(osp.abspath(path)),
+                    f'.{osp.basename(path)}.{secrets.token_hex(4)}.tmp')
+
+
+def replace_atomically(tmp: str, path: str) -> None:
+    """Syncs the complete file ``tmp`` to disk, renames it to ``path`` and syncs the folder.
+
+    Args:
+        tmp (str): The finished temporary file, in the same folder as ``path``.
+        path (str): The destination, replaced if it exists.
+    """
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(osp.dirname(osp.abspath(path)))
 
 
 def atomic_write(path: str, write: Callable[[IO], object], mode: str = 'wb') -> None:
@@ -16,13 +77,22 @@ def atomic_write(path: str, write: Callable[[IO], object], mode: str = 'wb') -> 
         write (Callable[[IO], object]): Writes the content to the open file it is given.
         mode (str): ``'wb'`` for bytes, ``'w'`` for text.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    while True:
+        tmp = temp_path_beside(path)
+        try:
+            # 0o666 filtered by the umask, as open() does; O_EXCL: never reuse a name.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_dir(osp.dirname(osp.abspath(path)))
     except BaseException:
         if osp.exists(tmp):
             os.remove(tmp)

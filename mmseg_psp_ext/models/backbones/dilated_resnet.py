@@ -1,8 +1,10 @@
 """Dilated ResNet with the deep 3-conv stem, as PSPNet uses it."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 from mmseg.models.backbones.resnet import Bottleneck, ResNet
 from mmseg.registry import MODELS
+
+from .pretrained import pretrained_load_error
 
 
 @MODELS.register_module()
@@ -82,6 +84,23 @@ class DilatedResNet(ResNet):
             stride *= s
         return stride
 
+    def init_weights(self) -> None:
+        """Initialises as ``init_cfg`` says; a failed pretrained load says what to set.
+
+        ``model.pretrained=KEY`` and ``init_cfg=dict(type='Pretrained', checkpoint=KEY)``
+        both end up here. When the download fails (no connection: ``URLError``) or the
+        file cannot be read, the error names the key, its URL and the settings that fix it
+        (a local file, or ``None`` to train from scratch).
+        """
+        try:
+            super().init_weights()
+        except (OSError, RuntimeError) as err:
+            checkpoint = _pretrained_checkpoint(self.init_cfg)
+            if checkpoint is None:
+                raise
+            message = pretrained_load_error(type(self).__name__, checkpoint, err)
+            raise (OSError if isinstance(err, OSError) else RuntimeError)(message) from err
+
     def train(self, mode: bool = True) -> 'DilatedResNet':
         """Sets the training mode (keeping frozen stages and ``norm_eval`` BNs in eval).
 
@@ -90,3 +109,11 @@ class DilatedResNet(ResNet):
         """
         super().train(mode)
         return self
+
+
+def _pretrained_checkpoint(init_cfg) -> Optional[str]:
+    """The ``checkpoint`` of the ``Pretrained`` entry of an ``init_cfg`` (dict or list)."""
+    for entry in init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]:
+        if isinstance(entry, dict) and entry.get('type') == 'Pretrained':
+            return str(entry.get('checkpoint'))
+    return None
