@@ -152,7 +152,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
 
     from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
     from mmseg_psp_ext.utils.atomic_io import atomic_write
-    from mmseg_psp_ext.visualization import colorize
+    from mmseg_psp_ext.visualization import colorize, draw_legend
     models = [init_model(config, ckpt, device='cpu')]
     captions = ['input', 'ground truth', 'prediction']
     if baseline is not None:
@@ -189,12 +189,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
                             [_caption(captions[-1], width - (len(captions) - 1) * (tile_w + 4))],
                             axis=1)
     entries = list(zip(CLASSES, palette)) + [('other (ignored)', np.zeros(3, np.uint8))]
-    legend = np.full((18 * ((len(entries) + 3) // 4), width, 3), 255, np.uint8)
-    for i, (name, colour) in enumerate(entries):
-        x, y = (i % 4) * (width // 4) + 4, (i // 4) * 18 + 3
-        cv2.rectangle(legend, (x, y), (x + 12, y + 12), tuple(int(c) for c in colour), -1)
-        cv2.putText(legend, name, (x + 16, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0),
-                    1, cv2.LINE_AA)
+    legend = draw_legend(entries, width, row_height=18, min_column_width=width // 4)
     spacer = np.full((4, width, 3), 255, np.uint8)
     parts = [header]
     for row in rows:
