@@ -42,7 +42,8 @@ from mmseg_psp_ext.deploy import export_onnx  # noqa: E402
 from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor  # noqa: E402
 from mmseg_psp_ext.deploy.predictor import SegPredictor  # noqa: E402
 from mmseg_psp_ext.utils.atomic_io import atomic_write  # noqa: E402
-from mmseg_psp_ext.visualization import colorize, overlay_with_legend  # noqa: E402
+from mmseg_psp_ext.visualization import (colorize, default_palette,  # noqa: E402
+                                         overlay_with_legend)
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -108,7 +109,7 @@ def choose_palette(name, model) -> list:
     if name is None:
         return list(model.dataset_meta['palette'])
     if name == 'random':
-        return np.random.default_rng(0).integers(0, 256, (num_classes, 3)).tolist()
+        return default_palette(num_classes).tolist()
     from mmseg.utils import get_palette
     try:
         palette = get_palette(name)
