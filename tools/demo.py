@@ -148,15 +148,15 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     With ``baseline`` = (config, checkpoint) of the dilated FCN, the rows are input |
     ground truth | dilated FCN | PSPNet.
     """
-    from mmseg.apis import inference_model, init_model
-
     from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
+    from mmseg_psp_ext.deploy.loading import load_segmentor
+    from mmseg_psp_ext.deploy.predictor import SegPredictor
     from mmseg_psp_ext.utils.atomic_io import atomic_write
     from mmseg_psp_ext.visualization import colorize, draw_legend
-    models = [init_model(config, ckpt, device='cpu')]
+    predictors = [SegPredictor(load_segmentor(config, ckpt))]
     captions = ['input', 'ground truth', 'prediction']
     if baseline is not None:
-        models.insert(0, init_model(*baseline, device='cpu'))
+        predictors.insert(0, SegPredictor(load_segmentor(*baseline)))
         captions[2:] = ['dilated FCN (baseline)', 'PSPNet']
     palette = np.array(PALETTE, np.uint8)
     img_dir = osp.join(data_root, 'images', 'validation')
@@ -174,8 +174,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
             raise DemoError(f'could not read {name} or {ann_file}')
         gt = gt.astype(np.int64) - 1  # reduce_zero_label: 0 ("other") -> ignored
         gt[gt < 0] = 255
-        preds = [inference_model(model, bgr).pred_sem_seg.data[0].cpu().numpy()
-                 for model in models]
+        preds = [predictor.labels(bgr) for predictor in predictors]
         tiles = [cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), colorize(gt, palette)]
         tiles += [colorize(pred, palette) for pred in preds]
         tiles = [cv2.resize(t, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)

@@ -40,14 +40,16 @@ def predict_label(model: torch.nn.Module, image_rgb: np.ndarray) -> np.ndarray:
     """Predicted class index of every pixel of an RGB image.
 
     Args:
-        model (torch.nn.Module): A segmentor built by ``mmseg.apis.init_model``; its
-            test pipeline and ``test_cfg`` (whole, slide or the authors' protocol) apply.
+        model (torch.nn.Module): A segmentor with its config as ``model.cfg``
+            (:func:`~mmseg_psp_ext.deploy.loading.load_segmentor` or
+            ``mmseg.apis.init_model``); its test pipeline and ``test_cfg`` (whole, slide
+            or the authors' protocol) apply, as in ``tools/infer.py``.
         image_rgb (np.ndarray): (H, W, 3) ``uint8`` RGB image.
 
     Returns:
         np.ndarray: (H, W) ``int64`` label map at the image's size.
     """
-    from mmseg.apis import inference_model
+    from ..deploy.predictor import SegPredictor
     image_rgb = np.asarray(image_rgb)
     if image_rgb.ndim == 2:
         image_rgb = np.repeat(image_rgb[:, :, None], 3, axis=2)
@@ -55,6 +57,4 @@ def predict_label(model: torch.nn.Module, image_rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f'expected an (H, W, 3) RGB image, got shape {image_rgb.shape}')
     # OpenMMLab pipelines take BGR arrays, as cv2.imread gives them.
     bgr = np.ascontiguousarray(image_rgb[:, :, 2::-1])
-    with torch.no_grad():
-        result = inference_model(model, bgr)
-    return result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
+    return SegPredictor(model).labels(bgr)
