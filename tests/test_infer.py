@@ -15,8 +15,7 @@ from mmseg.registry import MODELS
 
 from mmseg_psp_ext.datasets.context_demo import generate_context_demo
 from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor
-from mmseg_psp_ext.utils.seg_overlay import (blend, colour_mask, legend_width,
-                                             render_overlay)
+from mmseg_psp_ext.visualization import colorize, legend_width, overlay, overlay_with_legend
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = 'configs/demo/pspnet_r18_context_demo.py'
@@ -108,14 +107,15 @@ def test_outputs_sizes_and_overlay_content(demo, tmp_path, monkeypatch):
         png = Path(name).with_suffix('.png')
         labels = cv2.imread(str(tmp_path / 'out' / 'labels' / png), cv2.IMREAD_UNCHANGED)
         mask = cv2.imread(str(tmp_path / 'out' / 'masks' / png))
-        overlay = cv2.imread(str(tmp_path / 'out' / 'overlays' / png))
+        written = cv2.imread(str(tmp_path / 'out' / 'overlays' / png))
         assert labels.shape == (height, width)
         assert mask.shape == (height, width, 3)
-        assert overlay.shape == (height, width + legend_width(height), 3)
+        assert written.shape == (height, width + legend_width(height), 3)
         classes = labels.astype(np.int64) - 1
-        np.testing.assert_array_equal(mask, colour_mask(classes, palette))
-        image = cv2.imread(str(folder / name))
-        np.testing.assert_array_equal(overlay[:, :width], blend(image, mask, 0.6))
+        np.testing.assert_array_equal(mask, colorize(classes, palette)[:, :, ::-1])
+        image_rgb = cv2.imread(str(folder / name))[:, :, ::-1]
+        np.testing.assert_array_equal(written[:, :width, ::-1],
+                                      overlay(image_rgb, classes, palette, 0.6))
 
 
 def test_overlay_and_legend_follow_the_prediction():
@@ -125,17 +125,17 @@ def test_overlay_and_legend_follow_the_prediction():
     labels = np.zeros((60, 80), np.int64)
     other = labels.copy()
     other[10:30, 20:50] = 2
-    first = render_overlay(image, labels, classes, palette, 0.5)
-    second = render_overlay(image, other, classes, palette, 0.5)
+    first = overlay_with_legend(image, labels, classes, palette, 0.5)
+    second = overlay_with_legend(image, other, classes, palette, 0.5)
     assert first.shape == second.shape == (60, 80 + legend_width(60), 3)
     changed = np.any(first[:, :80] != second[:, :80], axis=2)
     np.testing.assert_array_equal(changed, other != labels)
     # The legend names only the classes present: it changes when "car" appears.
     assert np.any(first[:, 80:] != second[:, 80:])
-    assert render_overlay(image, labels, classes, palette, 0.0)[:, :80].tolist() == \
+    assert overlay_with_legend(image, labels, classes, palette, 0.0)[:, :80].tolist() == \
         image.tolist()
-    large = render_overlay(np.zeros((1024, 700, 3), np.uint8),
-                           np.zeros((1024, 700), np.int64), classes, palette)
+    large = overlay_with_legend(np.zeros((1024, 700, 3), np.uint8),
+                                np.zeros((1024, 700), np.int64), classes, palette)
     assert large.shape == (1024, 700 + legend_width(1024), 3)
     assert legend_width(1024) > legend_width(60)
 

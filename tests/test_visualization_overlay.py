@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mmseg_psp_ext.visualization import (class_shares, colorize, draw_legend, legend_entries,
-                                         overlay, overlay_with_legend)
+                                         legend_width, overlay, overlay_with_legend)
 
 PALETTE = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
 CLASSES = ['red', 'green', 'blue']
@@ -58,7 +58,31 @@ def test_legend_lists_present_classes_and_differs_with_predictions():
     assert legend.shape == (20, 300, 3)
     assert (legend == (0, 0, 255)).all(axis=2).any()  # the blue swatch is drawn
     image = np.full((4, 6, 3), 100, np.uint8)
-    full = overlay_with_legend(image, _label(), CLASSES, PALETTE, opacity=0.5)
-    assert np.array_equal(full[:4], overlay(image, _label(), PALETTE, 0.5))
     other = np.ones_like(_label())
+    # The legend beside the image (the default) and under it.
+    full = overlay_with_legend(image, _label(), CLASSES, PALETTE, opacity=0.5)
+    assert full.shape == (4, 6 + legend_width(4), 3)
+    assert np.array_equal(full[:, :6], overlay(image, _label(), PALETTE, 0.5))
     assert not np.array_equal(full, overlay_with_legend(image, other, CLASSES, PALETTE))
+    below = overlay_with_legend(image, _label(), CLASSES, PALETTE, opacity=0.5,
+                                position='below')
+    assert below.shape == (4 + 2 * 20, 6, 3)  # one column, one row per class
+    assert np.array_equal(below[:4], overlay(image, _label(), PALETTE, 0.5))
+    assert not np.array_equal(below, overlay_with_legend(image, other, CLASSES, PALETTE,
+                                                         position='below'))
+    with pytest.raises(ValueError, match='position'):
+        overlay_with_legend(image, _label(), CLASSES, PALETTE, position='left')
+
+
+def test_fixed_height_legend_sums_up_what_does_not_fit():
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    entries = [(f'class {i}', c) for i, c in enumerate(colours)]
+    legend = draw_legend(entries, width=180, min_column_width=180, height=60)
+    assert legend.shape == (60, 180, 3)
+    drawn = [(legend == c).all(axis=2).any() for c in colours]
+    assert drawn == [True, True, False, False, False]  # 2 rows of swatches, then "+3 more"
+    assert (legend[40:] < 128).all(axis=2).any()  # the "+3 more" text in the last row
+    assert draw_legend(entries, width=180, min_column_width=180, height=100).shape == \
+        (100, 180, 3)
+    assert [(draw_legend(entries, width=180, min_column_width=180, height=100) == c)
+            .all(axis=2).any() for c in colours] == [True] * 5

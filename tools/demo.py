@@ -148,15 +148,15 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
     With ``baseline`` = (config, checkpoint) of the dilated FCN, the rows are input |
     ground truth | dilated FCN | PSPNet.
     """
-    from mmseg.apis import inference_model, init_model
-
     from mmseg_psp_ext.datasets.context_demo import CLASSES, PALETTE
+    from mmseg_psp_ext.deploy.loading import load_segmentor
+    from mmseg_psp_ext.deploy.predictor import SegPredictor
     from mmseg_psp_ext.utils.atomic_io import atomic_write
-    from mmseg_psp_ext.visualization import colorize
-    models = [init_model(config, ckpt, device='cpu')]
+    from mmseg_psp_ext.visualization import colorize, draw_legend
+    predictors = [SegPredictor(load_segmentor(config, ckpt))]
     captions = ['input', 'ground truth', 'prediction']
     if baseline is not None:
-        models.insert(0, init_model(*baseline, device='cpu'))
+        predictors.insert(0, SegPredictor(load_segmentor(*baseline)))
         captions[2:] = ['dilated FCN (baseline)', 'PSPNet']
     palette = np.array(PALETTE, np.uint8)
     img_dir = osp.join(data_root, 'images', 'validation')
@@ -174,8 +174,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
             raise DemoError(f'could not read {name} or {ann_file}')
         gt = gt.astype(np.int64) - 1  # reduce_zero_label: 0 ("other") -> ignored
         gt[gt < 0] = 255
-        preds = [inference_model(model, bgr).pred_sem_seg.data[0].cpu().numpy()
-                 for model in models]
+        preds = [predictor.labels(bgr) for predictor in predictors]
         tiles = [cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), colorize(gt, palette)]
         tiles += [colorize(pred, palette) for pred in preds]
         tiles = [cv2.resize(t, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
@@ -189,12 +188,7 @@ def draw_predictions(config: str, ckpt: str, data_root: str, out_file: str,
                             [_caption(captions[-1], width - (len(captions) - 1) * (tile_w + 4))],
                             axis=1)
     entries = list(zip(CLASSES, palette)) + [('other (ignored)', np.zeros(3, np.uint8))]
-    legend = np.full((18 * ((len(entries) + 3) // 4), width, 3), 255, np.uint8)
-    for i, (name, colour) in enumerate(entries):
-        x, y = (i % 4) * (width // 4) + 4, (i // 4) * 18 + 3
-        cv2.rectangle(legend, (x, y), (x + 12, y + 12), tuple(int(c) for c in colour), -1)
-        cv2.putText(legend, name, (x + 16, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0),
-                    1, cv2.LINE_AA)
+    legend = draw_legend(entries, width, row_height=18, min_column_width=width // 4)
     spacer = np.full((4, width, 3), 255, np.uint8)
     parts = [header]
     for row in rows:

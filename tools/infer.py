@@ -42,7 +42,8 @@ from mmseg_psp_ext.deploy import export_onnx  # noqa: E402
 from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor  # noqa: E402
 from mmseg_psp_ext.deploy.predictor import SegPredictor  # noqa: E402
 from mmseg_psp_ext.utils.atomic_io import atomic_write  # noqa: E402
-from mmseg_psp_ext.utils.seg_overlay import colour_mask, render_overlay  # noqa: E402
+from mmseg_psp_ext.visualization import (colorize, default_palette,  # noqa: E402
+                                         overlay_with_legend)
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -108,7 +109,7 @@ def choose_palette(name, model) -> list:
     if name is None:
         return list(model.dataset_meta['palette'])
     if name == 'random':
-        return np.random.default_rng(0).integers(0, 256, (num_classes, 3)).tolist()
+        return default_palette(num_classes).tolist()
     from mmseg.utils import get_palette
     try:
         palette = get_palette(name)
@@ -143,17 +144,18 @@ class Writer:
         return (labels + self.label_offset).astype(dtype)
 
     def overlay(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return render_overlay(image, labels, self.classes, self.palette, self.opacity)
+        """BGR image (as OpenCV reads it) blended with ``labels``, legend on the right."""
+        rgb = overlay_with_legend(image[:, :, ::-1], labels, self.classes, self.palette,
+                                  self.opacity, position='right')
+        return np.ascontiguousarray(rgb[:, :, ::-1])
 
     def write_image_outputs(self, relative: Path, image: np.ndarray,
                             labels: np.ndarray) -> None:
         name = relative.with_suffix('.png')
-        mask = colour_mask(labels, self.palette)
         encode_png(self.out_dir / 'labels' / name, self.label_image(labels))
-        encode_png(self.out_dir / 'masks' / name, mask)
-        encode_png(self.out_dir / 'overlays' / name,
-                   render_overlay(image, labels, self.classes, self.palette,
-                                  self.opacity, mask=mask))
+        encode_png(self.out_dir / 'masks' / name,
+                   np.ascontiguousarray(colorize(labels, self.palette)[:, :, ::-1]))
+        encode_png(self.out_dir / 'overlays' / name, self.overlay(image, labels))
 
 
 def run_images(predictor: SegPredictor, writer: Writer, paths: List[Path],

@@ -80,7 +80,7 @@ def shares_table(label: np.ndarray, classes, palette) -> str:
 
 
 def build_app(model, opacity: float = 0.5, title: str = 'PSPNet'):
-    """The Gradio page around ``model`` (a segmentor from ``mmseg.apis.init_model``)."""
+    """The Gradio page around ``model`` (a segmentor from ``load_segmentor``)."""
     import gradio as gr
 
     from mmseg_psp_ext.visualization import model_classes_palette, overlay, predict_label
@@ -131,8 +131,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit('web_demo.py: Gradio is not installed; install the demo extra with '
                  '`pip install -e .[demo]`')
     import mmseg_psp_ext  # noqa: F401  (registers the plugin)
-    from mmseg.apis import init_model
-    model = init_model(config, checkpoint, device=args.device)
+    from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor
+    try:
+        model = load_segmentor(config, checkpoint, device=args.device)
+    except CheckpointError as err:
+        sys.exit(f'web_demo.py: {err}')
     app = build_app(model, args.opacity, title=osp.splitext(osp.basename(config))[0])
     print(f'web_demo.py: serving {config} with {checkpoint}', flush=True)
     # System fonts: the default theme fetches web fonts, which fails offline.

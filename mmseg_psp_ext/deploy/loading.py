@@ -11,13 +11,14 @@ import os.path as osp
 import warnings
 from typing import Any, Dict, Optional, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from mmseg.registry import DATASETS, MODELS
+
+from ..visualization.segment import model_classes_palette
 
 MAX_LISTED_KEYS = 5
 
@@ -159,12 +160,6 @@ def load_segmentor(config: Union[str, Config],
         meta = loaded['meta']
     model.cfg = config
     model.dataset_meta = dataset_metainfo(config, meta)
-    num_classes = model.decode_head.num_classes
-    classes = model.dataset_meta.get('classes')
-    if not classes or len(classes) != num_classes:
-        model.dataset_meta['classes'] = [str(i) for i in range(num_classes)]
-    palette = model.dataset_meta.get('palette')
-    if not palette or len(palette) < num_classes:
-        rng = np.random.default_rng(42)
-        model.dataset_meta['palette'] = rng.integers(0, 256, (num_classes, 3)).tolist()
+    classes, palette = model_classes_palette(model)
+    model.dataset_meta.update(classes=classes, palette=palette.tolist())
     return model.to(device).eval()

@@ -13,6 +13,9 @@ import numpy as np
 
 Color = Tuple[int, int, int]
 
+LEGEND_WIDTH = 180  # side panel width at an image 512 pixels high; scaled with the height
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
 
 class ClassShare(NamedTuple):
     """One class present in a label map."""
@@ -123,37 +126,79 @@ def class_shares(label: np.ndarray, classes: Sequence[str]) -> List[ClassShare]:
     return sorted(shares, key=lambda s: (-s.pixels, s.index))
 
 
+def legend_scale(height: int) -> float:
+    """Size factor of the side legend beside an image ``height`` pixels high (at least 1)."""
+    return max(1.0, height / 512)
+
+
+def legend_width(height: int) -> int:
+    """Width in pixels of the side legend beside an image ``height`` pixels high."""
+    return int(round(LEGEND_WIDTH * legend_scale(height)))
+
+
+def _fit_text(text: str, max_width: int, scale: float, thickness: int) -> str:
+    """``text``, shortened with a trailing '.' until it is at most ``max_width`` wide."""
+    while text and cv2.getTextSize(text, _FONT, scale, thickness)[0][0] > max_width:
+        text = text[:-2] + '.' if len(text) > 2 else ''
+    return text
+
+
 def draw_legend(entries: Sequence[Tuple[str, Sequence[int]]], width: int,
-                row_height: int = 20, min_column_width: int = 150) -> np.ndarray:
-    """Draws colour swatches with their labels in as many columns as fit ``width``.
+                row_height: int = 20, min_column_width: int = 150,
+                height: Optional[int] = None) -> np.ndarray:
+    """Draws colour swatches with their labels, in rows of as many columns as fit ``width``.
+
+    Without ``height`` the legend grows to hold every entry (a legend under an image).
+    With ``height`` it is a fixed panel (a legend beside an image): entries that do not
+    fit are summed up in a last "+N more" row. Texts too wide for their column are
+    shortened.
 
     Args:
         entries (Sequence[tuple[str, Sequence[int]]]): (text, RGB colour) pairs.
-        width (int): Width of the legend in pixels (that of the image it goes under).
-        row_height (int): Height of one row in pixels. Defaults to 20.
+        width (int): Width of the legend in pixels.
+        row_height (int): Height of one row in pixels; the text scales with it.
+            Defaults to 20.
         min_column_width (int): Narrowest column; fewer columns are used on narrow
-            images. Defaults to 150.
+            legends. Defaults to 150.
+        height (int, optional): Fixed height of the legend. Defaults to None (as many
+            rows as the entries need).
 
     Returns:
-        np.ndarray: (rows * row_height, width, 3) ``uint8`` RGB image on white
-        (height 0 for no entries).
+        np.ndarray: (rows * row_height, width, 3), or (height, width, 3), ``uint8`` RGB
+        image on white (height 0 for no entries and no fixed height).
     """
     if width <= 0:
         raise ValueError(f'legend width must be positive, got {width}')
+    if row_height < 8:
+        raise ValueError(f'legend row_height must be at least 8 pixels, got {row_height}')
     columns = max(1, min(len(entries), width // min_column_width)) if entries else 1
     rows = (len(entries) + columns - 1) // columns
-    legend = np.full((rows * row_height, width, 3), 255, np.uint8)
+    shown, hidden = list(entries), 0
+    if height is not None:
+        capacity = columns * (height // row_height)
+        if len(entries) > capacity:
+            shown, hidden = shown[:max(0, capacity - 1)], len(entries) - max(0, capacity - 1)
+    legend = np.full((rows * row_height if height is None else height, width, 3), 255,
+                     np.uint8)
     col_width = width // columns
     swatch = max(row_height - 8, 4)
     scale = row_height / 50.0
-    for i, (text, colour) in enumerate(entries):
+    thickness = max(1, int(round(row_height / 36)))
+    for i, (text, colour) in enumerate(shown):
         x = (i % columns) * col_width + 4
         y = (i // columns) * row_height + (row_height - swatch) // 2
         rgb = tuple(int(c) for c in colour)
         cv2.rectangle(legend, (x, y), (x + swatch, y + swatch), rgb, -1)
         cv2.rectangle(legend, (x, y), (x + swatch, y + swatch), (0, 0, 0), 1)
-        cv2.putText(legend, str(text), (x + swatch + 5, y + swatch - 1),
-                    cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        text = _fit_text(str(text), col_width - swatch - 13, scale, thickness)
+        cv2.putText(legend, text, (x + swatch + 5, y + swatch - 1), _FONT, scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+    if hidden and len(shown) < (legend.shape[0] // row_height) * columns:
+        i = len(shown)
+        x = (i % columns) * col_width + 4
+        y = (i // columns) * row_height + (row_height - swatch) // 2
+        cv2.putText(legend, f'+{hidden} more', (x, y + swatch - 1), _FONT, scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
     return legend
 
 
@@ -182,8 +227,12 @@ def legend_entries(label: np.ndarray, classes: Sequence[str],
 
 def overlay_with_legend(image: np.ndarray, label: np.ndarray, classes: Sequence[str],
                         palette: Sequence[Sequence[int]], opacity: float = 0.5,
-                        with_shares: bool = True) -> np.ndarray:
-    """:func:`overlay` with a legend of the classes present drawn underneath.
+                        with_shares: bool = True, position: str = 'right') -> np.ndarray:
+    """:func:`overlay` with a legend of the classes present, largest first.
+
+    ``position='right'`` puts a panel :func:`legend_width` (H) wide beside the image, so
+    that the size depends on the image size only (video frames keep one size);
+    ``'below'`` puts rows of columns under it, as many rows as the classes need.
 
     Args:
         image (np.ndarray): (H, W, 3) ``uint8`` RGB image.
@@ -192,15 +241,25 @@ def overlay_with_legend(image: np.ndarray, label: np.ndarray, classes: Sequence[
         palette (Sequence[Sequence[int]]): RGB colour of each class.
         opacity (float): Weight of the mask. Defaults to 0.5.
         with_shares (bool): Show each class's pixel share. Defaults to True.
+        position (str): ``'right'`` or ``'below'``. Defaults to ``'right'``.
 
     Returns:
-        np.ndarray: (H + legend height, W, 3) ``uint8`` RGB image; its top H rows are
-        exactly ``overlay(image, label, palette, opacity)``.
+        np.ndarray: ``uint8`` RGB image, (H, W + legend_width(H), 3) for ``'right'``,
+        (H + legend height, W, 3) for ``'below'``; its top-left (H, W) part is exactly
+        ``overlay(image, label, palette, opacity)``.
     """
+    if position not in ('right', 'below'):
+        raise ValueError(f"position must be 'right' or 'below', got {position!r}")
     blended = overlay(image, label, palette, opacity)
-    legend = draw_legend(legend_entries(label, classes, palette, with_shares),
-                         width=blended.shape[1])
-    return np.concatenate([blended, legend], axis=0)
+    entries = legend_entries(label, classes, palette, with_shares)
+    if position == 'below':
+        legend = draw_legend(entries, width=blended.shape[1])
+        return np.concatenate([blended, legend], axis=0)
+    height = blended.shape[0]
+    row_height = int(round(20 * legend_scale(height)))
+    legend = draw_legend(entries, width=legend_width(height), row_height=row_height,
+                         min_column_width=legend_width(height), height=height)
+    return np.concatenate([blended, legend], axis=1)
 
 
 def default_palette(num_classes: int, seed: Optional[int] = 0) -> np.ndarray:

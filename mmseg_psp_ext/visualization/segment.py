@@ -8,13 +8,17 @@ from .overlay import as_palette, default_palette
 
 
 def model_classes_palette(model: torch.nn.Module) -> Tuple[List[str], np.ndarray]:
-    """Class names and palette of a model built by ``mmseg.apis.init_model``.
+    """Class names and palette of a segmentor, with fallbacks when it has none.
 
-    They come from the checkpoint's ``meta['dataset_meta']`` (or the config's dataset);
-    without them the classes are named by index and coloured at random (seeded).
+    They come from the model's ``dataset_meta`` (the checkpoint's
+    ``meta['dataset_meta']`` or the config's dataset, as ``mmseg.apis.init_model`` and
+    :func:`~mmseg_psp_ext.deploy.loading.load_segmentor` set it). Class names that do not
+    match the number of outputs are replaced by "class 0", "class 1", ...; a palette with
+    too few colours by :func:`default_palette` (seeded, so stable).
 
     Args:
-        model (torch.nn.Module): A segmentor with a ``dataset_meta`` attribute.
+        model (torch.nn.Module): A segmentor, with a ``dataset_meta`` attribute and/or a
+            ``decode_head`` with ``num_classes``.
 
     Returns:
         tuple[list[str], np.ndarray]: Class names and a (K, 3) ``uint8`` RGB palette.
@@ -22,7 +26,7 @@ def model_classes_palette(model: torch.nn.Module) -> Tuple[List[str], np.ndarray
     meta = getattr(model, 'dataset_meta', None) or {}
     num_classes = model.decode_head.num_classes if hasattr(model, 'decode_head') else None
     classes = list(meta.get('classes') or [])
-    if not classes:
+    if not classes or (num_classes is not None and len(classes) != num_classes):
         if num_classes is None:
             raise ValueError('the model has neither dataset_meta["classes"] nor a decode_head')
         classes = [f'class {i}' for i in range(num_classes)]
@@ -36,14 +40,16 @@ def predict_label(model: torch.nn.Module, image_rgb: np.ndarray) -> np.ndarray:
     """Predicted class index of every pixel of an RGB image.
 
     Args:
-        model (torch.nn.Module): A segmentor built by ``mmseg.apis.init_model``; its
-            test pipeline and ``test_cfg`` (whole, slide or the authors' protocol) apply.
+        model (torch.nn.Module): A segmentor with its config as ``model.cfg``
+            (:func:`~mmseg_psp_ext.deploy.loading.load_segmentor` or
+            ``mmseg.apis.init_model``); its test pipeline and ``test_cfg`` (whole, slide
+            or the authors' protocol) apply, as in ``tools/infer.py``.
         image_rgb (np.ndarray): (H, W, 3) ``uint8`` RGB image.
 
     Returns:
         np.ndarray: (H, W) ``int64`` label map at the image's size.
     """
-    from mmseg.apis import inference_model
+    from ..deploy.predictor import SegPredictor
     image_rgb = np.asarray(image_rgb)
     if image_rgb.ndim == 2:
         image_rgb = np.repeat(image_rgb[:, :, None], 3, axis=2)
@@ -51,6 +57,4 @@ def predict_label(model: torch.nn.Module, image_rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f'expected an (H, W, 3) RGB image, got shape {image_rgb.shape}')
     # OpenMMLab pipelines take BGR arrays, as cv2.imread gives them.
     bgr = np.ascontiguousarray(image_rgb[:, :, 2::-1])
-    with torch.no_grad():
-        result = inference_model(model, bgr)
-    return result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
+    return SegPredictor(model).labels(bgr)
