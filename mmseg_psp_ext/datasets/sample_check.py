@@ -39,13 +39,16 @@ class DataSampleError(ValueError):
         return type(self), (str(self), self.path)
 
 
-def jpeg_is_truncated(path: str) -> bool:
+def jpeg_is_truncated(path: Optional[str]) -> bool:
     """Whether a local JPEG file lacks its end-of-image marker (a cut-off download/copy).
+
+    Images given as arrays (``img_path`` None, e.g. video frames) have no file to check.
 
     OpenCV decodes such a file without an error (the missing rows come out grey), so the
     marker is looked for in the last 64 KiB (room for trailing metadata some cameras add).
     """
-    if not path.lower().endswith(JPEG_SUFFIXES) or not osp.isfile(path):
+    if not isinstance(path, str) or not path.lower().endswith(JPEG_SUFFIXES) \
+            or not osp.isfile(path):
         return False
     size = osp.getsize(path)
     with open(path, 'rb') as f:

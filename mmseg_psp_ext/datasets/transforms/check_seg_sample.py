@@ -40,7 +40,7 @@ class CheckSegSample(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
-        img_path = results['img_path']
+        img_path = results.get('img_path')  # None for arrays (video frames, inferencers)
         if jpeg_is_truncated(img_path):
             raise DataSampleError(truncated_jpeg_message(img_path), img_path)
         label = results.get('gt_seg_map')
