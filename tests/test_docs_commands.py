@@ -315,8 +315,8 @@ TINY_OPTS = (
     'model.backbone.stem_channels=16 model.decode_head.in_channels=64 '
     'model.decode_head.channels=16 model.auxiliary_head.in_channels=32 '
     'model.auxiliary_head.channels=8 model.data_preprocessor.size="(48,48)" '
-    'train_dataloader.dataset.pipeline.2.scale="(64,64)" '
-    'train_dataloader.dataset.pipeline.3.crop_size="(48,48)"')
+    'train_dataloader.dataset.pipeline.3.scale="(64,64)" '
+    'train_dataloader.dataset.pipeline.4.crop_size="(48,48)"')
 # The test pipelines' Resize (the authors' protocol has none: it resizes in the model).
 TINY_RESIZE = ('val_dataloader.dataset.pipeline.1.scale="(64,64)" '
                'test_dataloader.dataset.pipeline.1.scale="(64,64)"')
