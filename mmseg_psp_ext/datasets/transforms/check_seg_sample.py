@@ -40,8 +40,8 @@ class CheckSegSample(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
-        img_path = results['img_path']
-        if jpeg_is_truncated(img_path):
+        img_path = results['img_path']  # None for an in-memory image (mmseg.apis, videos)
+        if img_path is not None and jpeg_is_truncated(img_path):
             raise DataSampleError(truncated_jpeg_message(img_path), img_path)
         label = results.get('gt_seg_map')
         if label is None:
