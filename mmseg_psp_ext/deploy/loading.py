@@ -93,6 +93,19 @@ def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     model.load_state_dict({k: state_dict[k] for k in own}, strict=True)
 
 
+def _init_default(cls: type, name: str, fallback: Any) -> Any:
+    """The default of ``__init__`` argument ``name`` in the first class of the MRO that
+    declares it (mixins such as ``DataRootCheckMixin`` pass ``**kwargs`` on)."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        param = inspect.signature(init).parameters.get(name)
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return param.default
+    return fallback
+
+
 def dataset_metainfo(cfg: Config, checkpoint_meta: Optional[dict] = None) -> dict:
     """Class names, palette and ``reduce_zero_label`` of the model's dataset.
 
@@ -109,9 +122,7 @@ def dataset_metainfo(cfg: Config, checkpoint_meta: Optional[dict] = None) -> dic
         meta.update(copy.deepcopy(getattr(dataset_cls, 'METAINFO', {})))
         reduce_zero_label = dataset_cfg.get('reduce_zero_label', None)
         if reduce_zero_label is None:
-            param = inspect.signature(dataset_cls.__init__).parameters.get(
-                'reduce_zero_label')
-            reduce_zero_label = bool(param.default) if param is not None else False
+            reduce_zero_label = _init_default(dataset_cls, 'reduce_zero_label', False)
         meta['reduce_zero_label'] = bool(reduce_zero_label)
     meta.update(dataset_cfg.get('metainfo', None) or {})
     saved = (checkpoint_meta or {}).get('dataset_meta') or {}
