@@ -162,6 +162,12 @@ def test_transform_finds_a_jpeg_without_its_end_marker(tmp_path):
         CheckSegSample()(dict(results))
 
 
+def test_transform_accepts_an_in_memory_image():
+    """mmseg.apis.inference_model on an array (web demo, video frames): no img_path."""
+    results = dict(img_path=None, img=np.zeros((4, 5, 3), np.uint8), ori_shape=(4, 5))
+    assert CheckSegSample()(dict(results)) is not None
+
+
 def test_error_survives_a_dataloader_worker(tmp_path):
     error = pickle.loads(pickle.dumps(DataSampleError('x.png: bad', 'x.png')))
     assert (str(error), error.path) == ('x.png: bad', 'x.png')

@@ -14,6 +14,7 @@ needs an entry. The actions:
   and print ``expect`` if given). The template is formatted with ``{python}`` (this
   interpreter), ``{mim}`` (the mim next to it), ``{tmp}`` (a fresh folder per command),
   ``{ckpt}`` (a checkpoint of ``configs/pspnet_r50_ade20k.py`` trained by ``TINY_TRAIN``),
+  ``{train_dir}`` (that run's work dir, with its MMEngine logs),
   ``{tiny}`` (``--cfg-options`` values that shrink that config family -- the ADE20K
   pipelines of ``configs/`` -- to a 48x48 dataset, a thin ResNet18 and 2 iterations),
   ``{tiny_model}`` (the same without the test pipelines' Resize, for the authors'
@@ -161,6 +162,60 @@ COMMANDS: List[Entry] = [
     Entry(r'python tools/generate_context_demo\.py .*',
           ByTest('tests/test_demo_dataset.py::test_cli', '')),
     Entry(r'(mIoU|mAcc|aAcc|wall time)\s*: .*', NotCommand("the demo's printout")),
+    # seeing results (README), on the demo model
+    Entry(r'python tools/web_demo\.py',
+          ByTest('tests/test_web_demo.py::test_web_demo_without_arguments_serves_the_demo_model',
+                 "main() without arguments loads the make-demo model and launches on "
+                 "127.0.0.1:7860 (Gradio's launch captured)")),
+    Entry(r'python tools/web_demo\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'--port \d+',
+          ByTest('tests/test_web_demo.py::test_web_demo_in_headless_chromium',
+                 'serves the demo config and a checkpoint on --port, used in Chromium')),
+    Entry(r'python tools/plot_logs\.py work_dirs/demo',
+          Run('{python} tools/plot_logs.py {train_dir} && '
+              'test -s {train_dir}/training_curves.png', expect='train: loss')),
+    Entry(r'python tools/plot_logs\.py work_dirs/demo --keys (?P<keys>[\w. ]+) --out \S+\.png',
+          Run('{python} tools/plot_logs.py {train_dir} --keys {keys} --out {tmp}/curves.png && '
+              'test -s {tmp}/curves.png', expect='aux.loss_ce')),
+    Entry(r'python tools/plot_logs\.py work_dirs/demo work_dirs/demo_fcn --names PSPNet '
+          r'"dilated FCN" --out \S+\.png',
+          Run('{python} tools/plot_logs.py {train_dir} {train_dir} --names PSPNet "dilated FCN" '
+              '--out {tmp}/both.png && test -s {tmp}/both.png', expect='dilated FCN: loss')),
+    Entry(r'python tools/test\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'--plot-dir \S+',
+          ByTest('tests/test_eval_plots.py::test_test_py_plot_dir_on_a_tiny_set',
+                 'the demo config on a tiny generated demo set, random weights')),
+    # inference and export (README), on the demo config
+    Entry(r'python tools/infer\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth \S+ '
+          r'--out \S+',
+          ByTest('tests/test_infer.py::test_labels_equal_test_py_out',
+                 'a folder of demo validation images; the labels equal test.py --out')),
+    Entry(r'python tools/export_onnx\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'\S+\.onnx --dynamic --openvino',
+          ByTest('tests/test_infer.py::test_export_tool_and_onnx_backends_match_eager',
+                 'the same options plus --size 128 128; checks ONNX Runtime and OpenVINO')),
+    Entry(r'python tools/infer\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth \S+ '
+          r'--out \S+ --backend (onnxruntime|openvino) --onnx \S+\.onnx',
+          ByTest('tests/test_infer.py::test_export_tool_and_onnx_backends_match_eager',
+                 'the exported file on both backends; labels match eager')),
+    # resuming (README: train and test)
+    Entry(r'python tools/train\.py configs/pspnet_r50_ade20k\.py --resume',
+          ByTest('tests/test_frameworks_crash_safety.py::'
+                 'test_killed_and_resumed_run_equals_uninterrupted_run',
+                 'train.py --resume on a tiny config of the same ADE20K bases: the latest '
+                 'checkpoint of the work dir, same weights as an uninterrupted run')),
+    Entry(r'python tools/train\.py configs/pspnet_r50_ade20k\.py --resume \S+\.pth',
+          ByTest('tests/test_frameworks_crash_safety.py::test_resume_path_resumes_from_that_file',
+                 'train.py --resume PATH on a tiny config of the same ADE20K bases')),
+    # speed (README)
+    Entry(r'python tools/test\.py CONFIG CHECKPOINT --fuse-conv-bn( --dtype (bf16|fp16))?',
+          ByTest('tests/test_fast_inference.py::test_train_amp_then_test_bf16_fused',
+                 'test.py --fuse-conv-bn and --fuse-conv-bn --dtype bf16 on a tiny config; '
+                 'fp16 is CUDA only: on the CPU the same line stops with that message')),
+    Entry(r'python tools/benchmark\.py configs/demo/pspnet_r18_context_demo\.py --dataset '
+          r'--checkpoint \S+\.pth --dtype bf16 --fuse-conv-bn --threads 1',
+          ByTest('tests/test_benchmark.py::test_dataset_mode_reports_agreement_and_both_mious',
+                 'the same options (bf16 and fp32) on a tiny config and test set')),
     # environments (what make env does; CI runs make env through make test)
     Entry(r'python3 -m venv \.venv', ByCI('Makefile', '-m venv $(VENV)', '')),
     Entry(r'\.venv/bin/pip install -r requirements/onedl\.txt',
@@ -315,8 +370,8 @@ TINY_OPTS = (
     'model.backbone.stem_channels=16 model.decode_head.in_channels=64 '
     'model.decode_head.channels=16 model.auxiliary_head.in_channels=32 '
     'model.auxiliary_head.channels=8 model.data_preprocessor.size="(48,48)" '
-    'train_dataloader.dataset.pipeline.2.scale="(64,64)" '
-    'train_dataloader.dataset.pipeline.3.crop_size="(48,48)"')
+    'train_dataloader.dataset.pipeline.3.scale="(64,64)" '
+    'train_dataloader.dataset.pipeline.4.crop_size="(48,48)"')
 # The test pipelines' Resize (the authors' protocol has none: it resizes in the model).
 TINY_RESIZE = ('val_dataloader.dataset.pipeline.1.scale="(64,64)" '
                'test_dataloader.dataset.pipeline.1.scale="(64,64)"')
@@ -340,6 +395,7 @@ def _format(template: str, tmp: Path, tiny: dict) -> str:
     python = sys.executable
     return template.format(python=python, mim=osp.join(osp.dirname(python), 'mim'),
                            tmp=tmp, ckpt=tiny.get('ckpt', ''),
+                           train_dir=osp.dirname(tiny.get('ckpt', '')),
                            tiny=TINY_OPTS.format(data=tiny['data']) + ' ' + TINY_RESIZE,
                            tiny_model=TINY_OPTS.format(data=tiny['data']))
 

@@ -113,12 +113,14 @@ def test_train_amp_then_test_bf16_fused(tmp_path):
     assert 'AnyDeviceAmpOptimWrapper' in result.stdout + result.stderr
     ckpt = checkpoint_path(work, 2)
     assert ckpt.is_file()
+    # The README's forms: --fuse-conv-bn [--dtype bf16|fp16] (fp32 is the default).
     for dtype in ('fp32', 'bf16'):
         result = _run(['tools/test.py', str(config), str(ckpt), '--work-dir',
-                       str(tmp_path / dtype), '--fuse-conv-bn', '--dtype', dtype])
+                       str(tmp_path / dtype), '--fuse-conv-bn',
+                       *(['--dtype', dtype] if dtype != 'fp32' else [])])
         assert result.returncode == 0, result.stderr[-3000:]
         assert 'mIoU' in result.stdout + result.stderr
-    result = _run(['tools/test.py', str(config), str(ckpt), '--dtype', 'fp16',
+    result = _run(['tools/test.py', str(config), str(ckpt), '--fuse-conv-bn', '--dtype', 'fp16',
                    '--work-dir', str(tmp_path / 'fp16')])
     assert result.returncode != 0
     assert "dtype='fp16' needs a CUDA device" in result.stderr

@@ -158,3 +158,28 @@ def test_web_demo_without_trained_demo_says_to_run_make_demo(tmp_path, monkeypat
     ckpt.write_bytes(b'')
     (tmp_path / 'demo' / 'last_checkpoint').write_text(str(ckpt))
     assert web_demo.resolve_model_files(None, None) == (web_demo.DEMO_CONFIG, str(ckpt))
+
+
+def test_web_demo_without_arguments_serves_the_demo_model(tmp_path, monkeypatch, capsys):
+    """``python tools/web_demo.py``: the `make demo` model on http://127.0.0.1:7860.
+
+    Everything but the listening socket (the browser test serves a page for real).
+    """
+    gr = pytest.importorskip('gradio', reason='gradio is missing: pip install -e .[demo]')
+    web_demo = _web_demo_module()
+    work_dir = tmp_path / 'demo'
+    work_dir.mkdir()
+    ckpt = random_checkpoint(str(work_dir / 'iter_500.pth'))
+    (work_dir / 'last_checkpoint').write_text(ckpt)
+    monkeypatch.setattr(web_demo, 'DEMO_WORK_DIR', str(work_dir))
+    launched = {}
+
+    def launch(app, **kwargs):
+        launched.update(kwargs, app=app)
+
+    monkeypatch.setattr(gr.Blocks, 'launch', launch)
+    web_demo.main([])
+    assert f'serving {web_demo.DEMO_CONFIG} with {ckpt}' in capsys.readouterr().out
+    assert isinstance(launched['app'], gr.Blocks)
+    assert (launched['server_name'], launched['server_port']) == ('127.0.0.1', 7860)
+    assert launched['share'] is False

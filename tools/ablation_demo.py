@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs/ablation_demo'))
     args = parser.parse_args()
 
+    from mmseg_psp_ext import quiet_framework_logs
     from mmseg_psp_ext.datasets.context_demo import generate_context_demo
+    quiet_framework_logs()  # known-harmless framework warnings, see the docs
     if not osp.isdir(osp.join(args.data_root, 'images')):
         generate_context_demo(args.data_root)
     results = {}

@@ -361,6 +361,7 @@ def dataset_agreement(args, cfg, ours, reference) -> dict:
 
 # ----------------------------------------------------------------------------- main
 def main() -> None:
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

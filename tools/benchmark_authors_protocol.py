@@ -50,7 +50,8 @@ def main():
     from mmseg.structures import SegDataSample
     from mmseg.utils import register_all_modules
 
-    import mmseg_psp_ext  # noqa: F401
+    import mmseg_psp_ext
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     from mmseg_psp_ext.models.segmentors import psp_encoder_decoder as segmentor_module
     from mmseg_psp_ext.models.segmentors.matlab_imresize import imresize
     register_all_modules(init_default_scope=True)

@@ -27,7 +27,9 @@ def main() -> None:
     from mmcv.transforms import LoadImageFromFile
     from mmseg.datasets.transforms import LoadAnnotations
 
+    from mmseg_psp_ext import quiet_framework_logs
     from mmseg_psp_ext.datasets import CheckSegSample
+    quiet_framework_logs()  # known-harmless framework warnings, see the docs
 
     rng = np.random.default_rng(0)
     height, width = args.size

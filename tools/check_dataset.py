@@ -73,7 +73,9 @@ def list_samples(config: str, split: str, cfg_options: Optional[dict] = None) ->
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from mmseg_psp_ext import quiet_framework_logs
     from mmseg_psp_ext.datasets.sample_check import check_pairs
+    quiet_framework_logs()  # known-harmless framework warnings, see the docs
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='training/test config file')

@@ -217,7 +217,8 @@ def main() -> int:
         train_time = time.time() - train_start
         step = 'evaluation'
         ckpt = last_checkpoint(args.work_dir)
-        import mmseg_psp_ext  # noqa: F401  (registers the plugin in this process)
+        import mmseg_psp_ext  # registers the plugin in this process
+        mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
         metrics = evaluate(args.config, ckpt, args.work_dir, args.data_root)
         baseline_ckpt = find_baseline()
         baseline = (BASELINE_CONFIG, baseline_ckpt) if baseline_ckpt else None

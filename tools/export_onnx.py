@@ -103,6 +103,7 @@ def verify(model, onnx_file: str, image_path: str, sizes, backends, tolerance: f
 
 
 def main() -> int:
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     torch.set_grad_enabled(False)
     start = time.time()

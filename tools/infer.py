@@ -206,6 +206,7 @@ def run_video(predictor: SegPredictor, writer: Writer, path: Path) -> Path:
 
 
 def main() -> int:
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
     source = Path(args.input)
     if not source.exists():

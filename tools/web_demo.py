@@ -130,7 +130,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ImportError:
         sys.exit('web_demo.py: Gradio is not installed; install the demo extra with '
                  '`pip install -e .[demo]`')
-    import mmseg_psp_ext  # noqa: F401  (registers the plugin)
+    import mmseg_psp_ext  # registers the plugin
+    mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor
     try:
         model = load_segmentor(config, checkpoint, device=args.device)
