@@ -102,10 +102,10 @@ def verify(model, onnx_file: str, image_path: str, sizes, backends, tolerance: f
     return ok
 
 
+@torch.no_grad()  # not set_grad_enabled: main() also runs in-process (tests)
 def main() -> int:
     mmseg_psp_ext.quiet_framework_logs()  # known-harmless framework warnings, see the docs
     args = parse_args()
-    torch.set_grad_enabled(False)
     start = time.time()
     print(f'[1/3] loading {args.config} with {args.checkpoint}', flush=True)
     try:
