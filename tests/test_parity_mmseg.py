@@ -9,6 +9,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_psp_ext.utils.random_weights import randomise_weights
+
 CONFIG = 'configs/pspnet_r50_ade20k.py'
 NUM_CLASSES = 150
 TOL = 1e-4
@@ -45,23 +47,6 @@ def mmseg_reference_model() -> dict:
         train_cfg=dict(), test_cfg=dict(mode='whole'))
 
 
-def randomise(model: torch.nn.Module, seed: int = 0) -> None:
-    """Random weights and BN statistics, so that no layer is an identity by accident."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if tensor.dtype != torch.float32:
-                continue
-            if name.endswith('running_var'):
-                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-            elif name.endswith(('running_mean', 'bias')):
-                tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.1)
-            elif tensor.dim() == 1:  # BN weight
-                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-            else:
-                fan_in = tensor[0].numel()
-                tensor.copy_(torch.randn(tensor.shape, generator=gen) * (2.0 / fan_in)**0.5)
-
 
 @pytest.fixture(scope='module')
 def models():
@@ -70,7 +55,7 @@ def models():
     cfg.model.data_preprocessor.size = (64, 64)
     ours = revert_sync_batchnorm(MODELS.build(cfg.model))
     theirs = MODELS.build(ConfigDict(mmseg_reference_model()))
-    randomise(ours)
+    randomise_weights(ours)
     theirs.load_state_dict(ours.state_dict(), strict=True)
     return ours, theirs
 

@@ -45,6 +45,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin)
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
+from mmseg_psp_ext.utils.random_weights import randomise_weights  # noqa: E402
 from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.model import revert_sync_batchnorm  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
@@ -159,23 +160,6 @@ def reference_model_cfg(model: dict) -> dict:
     return model
 
 
-def randomise(model: torch.nn.Module, seed: int = 0) -> None:
-    """Random weights and BN statistics, so that no layer is an identity by accident."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if not tensor.is_floating_point():
-                continue
-            if name.endswith('running_var'):
-                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-            elif name.endswith(('running_mean', 'bias')):
-                tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.1)
-            elif tensor.dim() == 1:  # BN weight
-                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-            else:
-                fan_in = tensor[0].numel()
-                tensor.copy_(torch.randn(tensor.shape, generator=gen) * (2.0 / fan_in)**0.5)
-
 
 def build_pair(args: argparse.Namespace, cfg: Config) -> Tuple[torch.nn.Module, torch.nn.Module]:
     model_cfg = our_model_cfg(cfg)
@@ -187,7 +171,7 @@ def build_pair(args: argparse.Namespace, cfg: Config) -> Tuple[torch.nn.Module, 
         from mmengine.runner import load_checkpoint
         load_checkpoint(ours, args.checkpoint, map_location='cpu', strict=True)
     else:
-        randomise(ours)
+        randomise_weights(ours)
     reference.load_state_dict(ours.state_dict(), strict=True)
     return ours.to(args.device), reference.to(args.device)
 
