@@ -8,11 +8,12 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
 from .fast_bottleneck import fast_bottleneck_unsupported, pyramid_bottleneck_conv
+from .fast_loss import FastLossMixin
 from .pyramid_pooling import PyramidPooling
 
 
 @MODELS.register_module()
-class PPMHead(BaseDecodeHead):
+class PPMHead(FastLossMixin, BaseDecodeHead):
     """Pyramid Pooling Module head of `PSPNet <https://arxiv.org/abs/1612.01105>`_.
 
     The input feature is pooled to each bin size, reduced by a 1x1 conv (DR), upsampled,
@@ -37,6 +38,11 @@ class PPMHead(BaseDecodeHead):
     weight (e.g. weight standardisation), non-zero padding, spectral norm or a
     ConvModule order that does not start with the conv.
 
+    The training loss is computed the same way (:class:`.FastLossMixin`): the
+    cross-entropy of the logits upsampled to the label size, band by band, without
+    building the full-size logits (``fast_loss=False`` for MMSegmentation's
+    computation; other losses and pixel samplers always take it).
+
     Args:
         pool_scales (Sequence[int]): Bin sizes of the pyramid. Default: (1, 2, 3, 6).
         pool_type (str): ``'avg'`` (the paper's choice) or ``'max'``.
@@ -45,6 +51,8 @@ class PPMHead(BaseDecodeHead):
         fast_bottleneck (bool): Compute the bottleneck conv's pyramid part on the pooled
             bins, never building the concat (exact up to float rounding). False runs
             the plain concat + conv. Default: True.
+        fast_loss (bool): Compute the cross-entropy loss without the full-size logits
+            (exact up to float rounding). Default: True.
         **kwargs: ``BaseDecodeHead`` arguments: ``in_channels``, ``channels``,
             ``num_classes``, ``dropout_ratio``, ``norm_cfg``, ``align_corners``,
             ``loss_decode``...
@@ -55,6 +63,7 @@ class PPMHead(BaseDecodeHead):
                  pool_type: str = 'avg',
                  reduce_dim: bool = True,
                  fast_bottleneck: bool = True,
+                 fast_loss: bool = True,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(pool_scales, (list, tuple)):
@@ -63,6 +72,7 @@ class PPMHead(BaseDecodeHead):
         self.pool_type = pool_type
         self.reduce_dim = reduce_dim
         self.fast_bottleneck = fast_bottleneck
+        self.fast_loss = fast_loss
         self._warned_plain = False
         self.psp_modules = PyramidPooling(
             self.pool_scales,
