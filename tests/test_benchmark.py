@@ -32,6 +32,14 @@ def test_infer_fp32_fused_matches_mmseg():
     assert report['pixel_agreement'] > 0.999
 
 
+def test_train_fp32_reports_the_same_loss_and_gradients():
+    report = benchmark('--mode', 'train', '--batch', '2')
+    assert (report['mode'], report['dtype']) == ('train', 'fp32')
+    # Ours (fast head and fast loss) against MMSegmentation's computation, same weights.
+    assert report['loss_relative_diff'] < 1e-5 and report['grad_relative_diff'] < 1e-4
+    assert report['step_peak_mb_ours'] > 0 and report['step_peak_mb_reference'] > 0
+
+
 @pytest.mark.slow
 def test_train_bf16_runs():
     report = benchmark('--mode', 'train', '--dtype', 'bf16', '--batch', '2')

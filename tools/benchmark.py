@@ -18,7 +18,8 @@ segmentor's tensor output resized, as in 'whole' inference and in the ONNX graph
 backward, SGD step) with synthetic labels, ours with bf16 autocast for ``--dtype bf16``
 (``AnyDeviceAmpOptimWrapper``). The differences (max abs, relative = max abs / max |ref|,
 argmax agreement) are those of the logits for the same input (in train mode: train-mode
-BN, same dropout seed). ``--dataset`` instead runs both over CONFIG's test set with
+BN, same dropout seed; train mode also compares the total loss and every parameter's
+gradient, relative = max abs diff over max abs gradient). ``--dataset`` instead runs both over CONFIG's test set with
 ``--checkpoint`` and reports pixel agreement and both mIoUs.
 
 Prints progress, a table, and as its last line one JSON object.
@@ -61,7 +62,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 THEIR_TYPES = {'DilatedResNet': 'ResNetV1c', 'PPMHead': 'PSPHead', 'FCNAuxHead': 'FCNHead',
                'PSPEncoderDecoder': 'EncoderDecoder'}
 OUR_ONLY_ARGS = {'DilatedResNet': {'deep_stem': True},
-                 'PPMHead': {'pool_type': 'avg', 'reduce_dim': True, 'fast_bottleneck': None}}
+                 'PPMHead': {'pool_type': 'avg', 'reduce_dim': True, 'fast_bottleneck': None,
+                             'fast_loss': None},
+                 'FCNAuxHead': {'fast_loss': None}}
 
 
 def log(msg: str) -> None:
@@ -270,16 +273,33 @@ def difference(ours: torch.Tensor, ref: torch.Tensor) -> Dict[str, float]:
                 pixel_agreement=float((ours.argmax(1) == ref.argmax(1)).float().mean()))
 
 
-def train_difference(args, ours, reference, x) -> Dict[str, float]:
-    """Logits of both in train mode (batch-statistics BN), the same dropout draw."""
-    outs = []
+def train_difference(args, ours, reference, x, data) -> Dict[str, float]:
+    """Train-mode logits (batch-statistics BN, the same dropout draw), loss and gradients."""
+    outs, losses, grads = [], [], []
     for model in (ours, reference):
         model.train()
+        autocast = dict(device_type=x.device.type, dtype=torch.bfloat16,
+                        enabled=model is ours and args.dtype == 'bf16')
         torch.manual_seed(0)
-        with torch.no_grad(), torch.autocast(device_type=x.device.type, dtype=torch.bfloat16,
-                                             enabled=model is ours and args.dtype == 'bf16'):
+        with torch.no_grad(), torch.autocast(**autocast):
             outs.append(model(x, mode='tensor').float())
-    return difference(*outs)
+        torch.manual_seed(0)
+        with torch.autocast(**autocast):
+            batch = model.data_preprocessor(data, True)
+            total, _ = model.parse_losses(model(**batch, mode='loss'))
+        total.backward()
+        losses.append(float(total.detach()))
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters()
+                      if p.grad is not None})
+        model.zero_grad(set_to_none=True)
+    if grads[0].keys() != grads[1].keys():
+        raise SystemExit('benchmark.py: ours and the reference train different parameters: '
+                         f'{sorted(grads[0].keys() ^ grads[1].keys())[:5]}')
+    grad_diff = max(float((grads[0][k].float() - grads[1][k]).abs().max()) for k in grads[1])
+    grad_max = max(float(g.abs().max()) for g in grads[1].values())
+    return dict(difference(*outs), loss_ours=losses[0], loss_reference=losses[1],
+                loss_relative_diff=abs(losses[0] - losses[1]) / abs(losses[1]),
+                grad_relative_diff=grad_diff / grad_max)
 
 
 def timed(fn: Callable[[], object], device: str) -> float:
@@ -362,7 +382,6 @@ def main() -> None:
     log(f'built ours ({type(ours.decode_head).__name__}, fast_bottleneck={fast}) and the '
         f'reference ({type(reference.decode_head).__name__}); weights '
         f'{args.checkpoint or "random"}, loaded strictly into the reference')
-    libc = _libc()
     result = dict(mode=args.mode, device=args.device, dtype=args.dtype, backend=args.backend)
 
     if args.dataset:
@@ -388,8 +407,8 @@ def main() -> None:
             result.update(difference(our_fn(x), ref_fn(x)))
             runs = {'ours': lambda: our_fn(x), 'reference': lambda: ref_fn(x)}
         else:
-            result.update(train_difference(args, ours, reference, x))
             data = train_data(args, ours.decode_head.num_classes)
+            result.update(train_difference(args, ours, reference, x, data))
             wrapper = dict(type='OptimWrapper') if args.dtype == 'fp32' else dict(
                 type='AnyDeviceAmpOptimWrapper',
                 dtype='bfloat16' if args.dtype == 'bf16' else 'float16')
@@ -400,13 +419,20 @@ def main() -> None:
         log(f"logits: max abs diff {result['max_abs_diff']:.3g}, relative "
             f"{result['relative_diff']:.3g}, argmax agreement "
             f"{100 * result['pixel_agreement']:.3f}%")
+        if args.mode == 'train':
+            log(f"loss: ours {result['loss_ours']:.6f}, reference {result['loss_reference']:.6f} "
+                f"(relative {result['loss_relative_diff']:.3g}); gradients: relative "
+                f"{result['grad_relative_diff']:.3g}")
+        times = alternate(runs, args)
         peak = {}
         if args.device == 'cpu':
+            # After the timing: the fixed mmap threshold that makes the peaks comparable
+            # also makes every large allocation a fresh mapping, which costs time.
+            libc = _libc()
             for name, fn in runs.items():
                 peak[name] = step_peak_mb(fn, libc)
             log(f"step peak memory: ours {peak['ours']:.0f} MB, reference "
                 f"{peak['reference']:.0f} MB")
-        times = alternate(runs, args)
     med = {k: statistics.median(v) for k, v in times.items()}
     ips = {k: args.batch / v for k, v in med.items()}
     result.update(ours=ips['ours'], reference=ips['reference'],
