@@ -19,7 +19,7 @@ are made by ``F.interpolate`` itself (:func:`bilinear_matrix`), so the values eq
 the plain computation up to float rounding, for ``align_corners`` True or False and any
 sizes.
 """
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -31,15 +31,22 @@ from ..decode_heads.fast_bottleneck import bilinear_matrix
 _BAND_ELEMENTS = 1 << 20
 
 
-def _bands(interp_y: torch.Tensor, columns: int):
-    """Yields ``(r0, r1, a0, a1)``: a band of output rows and the input rows it reads."""
+def _bands(interp_y: torch.Tensor, columns: int) -> List[Tuple[int, int, int, int]]:
+    """``(r0, r1, a0, a1)`` per band: its output rows and the input rows they read.
+
+    Args:
+        interp_y (torch.Tensor): ``(H, h)`` interpolation matrix, on the CPU.
+        columns (int): Values per output row (``W x C``).
+    """
     height = interp_y.shape[0]
     rows = max(1, _BAND_ELEMENTS // max(1, columns))
-    used = interp_y.ne(0).cpu()
+    used = interp_y.ne(0)
+    bands = []
     for r0 in range(0, height, rows):
         r1 = min(height, r0 + rows)
         support = used[r0:r1].any(0).nonzero().flatten()
-        yield r0, r1, int(support[0]), int(support[-1]) + 1
+        bands.append((r0, r1, int(support[0]), int(support[-1]) + 1))
+    return bands
 
 
 class _UpsampledCrossEntropy(torch.autograd.Function):
@@ -52,7 +59,10 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
         with torch.autocast(logits.device.type, enabled=False):
             batch, classes, height_in, width_in = logits.shape
             height, width = label.shape[-2:]
-            interp_y = bilinear_matrix(height, height_in, align_corners, logits.device, dtype)
+            interp_y = bilinear_matrix(height, height_in, align_corners, torch.device('cpu'),
+                                       dtype)
+            bands = _bands(interp_y, width * classes)  # on the CPU: no device syncs
+            interp_y = interp_y.to(logits.device)
             interp_x = bilinear_matrix(width, width_in, align_corners, logits.device, dtype)
             # [n, a, w, c]: upsampled along the width, classes last.
             along_x = torch.matmul(interp_x, logits.to(dtype).permute(0, 2, 3, 1))
@@ -61,7 +71,7 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
             losses = torch.empty((batch, height, width), dtype=dtype, device=logits.device)
             hits = torch.empty((batch, height, width), dtype=torch.bool, device=logits.device)
             for n in range(batch):
-                for r0, r1, a0, a1 in _bands(interp_y, width * classes):
+                for r0, r1, a0, a1 in bands:
                     band = torch.matmul(interp_y[r0:r1, a0:a1],
                                         along_x[n, a0:a1].reshape(a1 - a0, -1))
                     band = band.view(-1, classes)
@@ -74,6 +84,7 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
             hits &= valid
         ctx.save_for_backward(along_x, target, valid, interp_y, interp_x)
         ctx.logits_dtype = logits.dtype
+        ctx.bands = bands
         ctx.mark_non_differentiable(hits)
         return losses, hits
 
@@ -86,7 +97,7 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
             scale = grad_losses.to(along_x.dtype) * valid
             grad_along_x = torch.zeros_like(along_x)
             for n in range(batch):
-                for r0, r1, a0, a1 in _bands(interp_y, width * classes):
+                for r0, r1, a0, a1 in ctx.bands:
                     band = torch.matmul(interp_y[r0:r1, a0:a1],
                                         along_x[n, a0:a1].reshape(a1 - a0, -1))
                     # d(-log softmax(z)[y])/dz = softmax(z) - one_hot(y), times the grad.
