@@ -4,16 +4,18 @@ MMSegmentation's decode heads compute their loss as
 ``F.cross_entropy(resize(logits, label_size), label)``: the ``N x C x h x w`` logits
 (64x64 for a 512x512 crop) are upsampled to the label size, and the upsampled map,
 its log-softmax and their gradients (``N x C x H x W`` each: 315 MB for 150 classes
-and two 512x512 images) are built and kept for the backward pass. With the reduction
-over the strided class axis of an NCHW tensor, that is about a third of a PSPNet
-training step on the CPU and a third of its peak memory.
+and two 512x512 images) are built and kept for the backward pass. That, with the
+accuracy's ``topk`` over the same map, is about a third of a PSPNet-R50 training step on
+the CPU and a third of its peak memory.
 
 :func:`upsampled_cross_entropy` computes the same per-pixel losses band by band of
-label rows: the logits are upsampled along the width once (``N x h x W x C``, class
-axis last), and each band of rows is upsampled along the height with the band's rows of
-the interpolation matrix, which touch only a few logit rows. The log-softmax at the
-label and the test "is the label's logit the largest" (for the accuracy) are taken
-over the band's contiguous class axis and the band is dropped. The backward pass rebuilds each band and sends
+label rows: the logits are upsampled along the width once (``N x h x C x W``), and each
+band of rows is upsampled along the height with the band's rows of the interpolation
+matrix, which touch only a few logit rows. The band is ``rows x C x W``, so its
+reductions over the classes (the log-softmax at the label, and the test "is the label's
+logit the largest" for the accuracy) run along contiguous pixels: that layout measured
+1.5 to 3 times faster than classes last for 8 to 21 classes and 5% slower for 150.
+The band is then dropped. The backward pass rebuilds each band and sends
 ``softmax - one_hot`` back through the same two matrices. The interpolation matrices
 are made by ``F.interpolate`` itself (:func:`bilinear_matrix`), so the values equal
 the plain computation up to float rounding, for ``align_corners`` True or False and any
@@ -64,8 +66,9 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
             bands = _bands(interp_y, width * classes)  # on the CPU: no device syncs
             interp_y = interp_y.to(logits.device)
             interp_x = bilinear_matrix(width, width_in, align_corners, logits.device, dtype)
-            # [n, a, w, c]: upsampled along the width, classes last.
-            along_x = torch.matmul(interp_x, logits.to(dtype).permute(0, 2, 3, 1))
+            # [n, a, c, w]: upsampled along the width; a band of rows is then (rows, C, W),
+            # whose reductions over the classes run along contiguous pixels.
+            along_x = torch.matmul(logits.to(dtype).transpose(1, 2), interp_x.t())
             valid = label != ignore_index
             target = torch.where(valid, label, torch.zeros_like(label))
             losses = torch.empty((batch, height, width), dtype=dtype, device=logits.device)
@@ -74,12 +77,12 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
                 for r0, r1, a0, a1 in bands:
                     band = torch.matmul(interp_y[r0:r1, a0:a1],
                                         along_x[n, a0:a1].reshape(a1 - a0, -1))
-                    band = band.view(-1, classes)
-                    index = target[n, r0:r1].reshape(-1, 1)
-                    picked = band.gather(1, index).view(r1 - r0, width)
-                    losses[n, r0:r1] = torch.log_softmax(band, dim=1).gather(1, index).view(
-                        r1 - r0, width).neg_()
-                    hits[n, r0:r1] = picked >= band.amax(dim=1).view(r1 - r0, width)
+                    band = band.view(r1 - r0, classes, width)
+                    index = target[n, r0:r1].unsqueeze(1)
+                    picked = band.gather(1, index).squeeze(1)
+                    losses[n, r0:r1] = torch.log_softmax(band, dim=1).gather(
+                        1, index).squeeze(1).neg_()
+                    hits[n, r0:r1] = picked >= band.amax(dim=1)
             losses.masked_fill_(~valid, 0)
             hits &= valid
         ctx.save_for_backward(along_x, target, valid, interp_y, interp_x)
@@ -93,22 +96,23 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_losses: torch.Tensor, grad_hits: Optional[torch.Tensor]):
         along_x, target, valid, interp_y, interp_x = ctx.saved_tensors
         with torch.autocast(along_x.device.type, enabled=False):
-            batch, _, width, classes = along_x.shape
+            batch, _, classes, width = along_x.shape
             scale = grad_losses.to(along_x.dtype) * valid
             grad_along_x = torch.zeros_like(along_x)
+            minus_one = along_x.new_full((1, 1, 1), -1.0)
             for n in range(batch):
                 for r0, r1, a0, a1 in ctx.bands:
                     band = torch.matmul(interp_y[r0:r1, a0:a1],
                                         along_x[n, a0:a1].reshape(a1 - a0, -1))
                     # d(-log softmax(z)[y])/dz = softmax(z) - one_hot(y), times the grad.
-                    band = torch.softmax(band.view(-1, classes), dim=1)
-                    rows = torch.arange(band.shape[0], device=band.device)
-                    band[rows, target[n, r0:r1].reshape(-1)] -= 1
-                    band.mul_(scale[n, r0:r1].reshape(-1, 1))
+                    band = torch.softmax(band.view(r1 - r0, classes, width), dim=1)
+                    index = target[n, r0:r1].unsqueeze(1)
+                    band.scatter_add_(1, index, minus_one.expand(index.shape))
+                    band.mul_(scale[n, r0:r1].unsqueeze(1))
                     grad_along_x[n, a0:a1] += torch.matmul(
                         interp_y[r0:r1, a0:a1].t(),
-                        band.view(r1 - r0, -1)).view(a1 - a0, width, classes)
-            grad_logits = torch.matmul(interp_x.t(), grad_along_x).permute(0, 3, 1, 2)
+                        band.view(r1 - r0, -1)).view(a1 - a0, classes, width)
+            grad_logits = torch.matmul(grad_along_x, interp_x).transpose(1, 2)
         return grad_logits.to(ctx.logits_dtype).contiguous(), None, None, None
 
 
