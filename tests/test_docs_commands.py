@@ -212,6 +212,9 @@ COMMANDS: List[Entry] = [
           ByTest('tests/test_fast_inference.py::test_train_amp_then_test_bf16_fused',
                  'test.py --fuse-conv-bn and --fuse-conv-bn --dtype bf16 on a tiny config; '
                  'fp16 is CUDA only: on the CPU the same line stops with that message')),
+    Entry(r'python tools/test\.py CONFIG CHECKPOINT --fuse-conv-bn --dtype bf16 --compile',
+          ByTest('tests/test_fast_inference.py::test_train_amp_then_test_bf16_fused',
+                 'the same options on a tiny config')),
     Entry(r'python tools/benchmark\.py configs/demo/pspnet_r18_context_demo\.py --dataset '
           r'--checkpoint \S+\.pth --dtype bf16 --fuse-conv-bn --threads 1',
           ByTest('tests/test_benchmark.py::test_dataset_mode_reports_agreement_and_both_mious',

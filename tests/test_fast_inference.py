@@ -56,6 +56,20 @@ def test_fuse_and_channels_last_are_exact_in_fp32():
     assert relative(got, expected) < 1e-5
 
 
+@pytest.mark.slow  # compiling takes about 15 s
+def test_compile_keeps_modules_keys_and_results():
+    model = tiny_pspnet()
+    x = torch.randn(1, 3, 40, 48, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = model(x, mode='tensor')
+        fast = prepare_for_inference(copy.deepcopy(model), compile=True)
+        got = fast(x, mode='tensor')
+    for part in (fast.backbone, fast.decode_head, fast.auxiliary_head):
+        assert part._compiled_call_impl is not None, type(part).__name__
+    assert fast.state_dict().keys() == model.state_dict().keys()
+    assert relative(got, expected) < 1e-5
+
+
 def test_bf16_keeps_float32_interface_and_predictions():
     model = tiny_pspnet()
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
@@ -120,6 +134,10 @@ def test_train_amp_then_test_bf16_fused(tmp_path):
                        *(['--dtype', dtype] if dtype != 'fp32' else [])])
         assert result.returncode == 0, result.stderr[-3000:]
         assert 'mIoU' in result.stdout + result.stderr
+    result = _run(['tools/test.py', str(config), str(ckpt), '--fuse-conv-bn', '--dtype', 'bf16',
+                   '--compile', '--work-dir', str(tmp_path / 'compiled')])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'mIoU' in result.stdout + result.stderr
     result = _run(['tools/test.py', str(config), str(ckpt), '--fuse-conv-bn', '--dtype', 'fp16',
                    '--work-dir', str(tmp_path / 'fp16')])
     assert result.returncode != 0

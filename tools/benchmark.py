@@ -92,8 +92,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true', default=None,
                         help='channels_last in ours (default: on for bf16, off for fp32)')
     parser.add_argument('--compile', action='store_true',
-                        help="torch.compile ours' step, as MMEngine's `compile=True` does "
-                        '(train_step; in infer mode the forward)')
+                        help="torch.compile ours: train mode its train_step, as MMEngine's "
+                        '`compile=True` does; infer mode its backbone and heads, as '
+                        'tools/test.py --compile does')
     parser.add_argument('--checkpoint', help='weights for both models (default: random)')
     parser.add_argument('--dataset', action='store_true',
                         help="run over CONFIG's test set: pixel agreement and both mIoUs")
@@ -228,8 +229,9 @@ def logits_fn(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def our_infer_fn(args, ours, tmpdir) -> Callable[[torch.Tensor], torch.Tensor]:
     if args.backend == 'eager':
-        prepare_for_inference(ours, args.fuse_conv_bn, args.channels_last, args.dtype)
-        return logits_fn(torch.compile(ours) if args.compile else ours)
+        prepare_for_inference(ours, args.fuse_conv_bn, args.channels_last, args.dtype,
+                              compile=args.compile)
+        return logits_fn(ours)
     from mmseg_psp_ext.deploy import build_backend, export_onnx
     if args.fuse_conv_bn:
         prepare_for_inference(ours, fuse_conv_bn=True)

@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
         [--tta] [--plot-dir DIR] [--fuse-conv-bn] [--channels-last]
-        [--dtype {fp32,bf16,fp16}] [--cfg-options key=value ...]
+        [--dtype {fp32,bf16,fp16}] [--compile] [--cfg-options key=value ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [ARGS]
     bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [ARGS]
 
@@ -10,7 +10,8 @@
 submission); ``--show-dir`` writes images painted with ground truth and prediction;
 ``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``; ``--plot-dir`` writes a
 per-class IoU bar chart and the confusion matrix (PNG and CSV) of the run. ``--fuse-conv-bn``,
-``--channels-last`` and ``--dtype`` speed up inference (mmseg_psp_ext.utils.fast_inference).
+``--channels-last``, ``--dtype`` and ``--compile`` speed up inference
+(mmseg_psp_ext.utils.fast_inference).
 """
 import argparse
 import os
@@ -61,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
         help='weights and activations dtype; fp16 needs CUDA (default: fp32)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='torch.compile the backbone and heads (the first image compiles; same results)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -134,11 +138,11 @@ def main() -> None:
             dict(type='ConfusionPlotMetric', out_dir=args.plot_dir, ignore_index=ignore_index)]
 
     runner = Runner.from_cfg(cfg)
-    if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32':
+    if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32' or args.compile:
         runner.load_or_resume()  # fold and cast the loaded weights; test() won't reload
         try:
             prepare_for_inference(runner.model, args.fuse_conv_bn, args.channels_last,
-                                  args.dtype)
+                                  args.dtype, compile=args.compile)
         except ValueError as err:
             sys.exit(f'test.py: {err}')
     runner.test()

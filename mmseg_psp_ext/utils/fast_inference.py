@@ -1,7 +1,8 @@
-"""Prepares a built segmentor for fast inference: BN folding, channels_last, bf16/fp16.
+"""Prepares a built segmentor for fast inference: BN folding, channels_last, bf16/fp16,
+torch.compile.
 
 One entry point, :func:`prepare_for_inference`, used by ``tools/test.py``
-(``--fuse-conv-bn``, ``--channels-last``, ``--dtype``), ``tools/benchmark.py`` and
+(``--fuse-conv-bn``, ``--channels-last``, ``--dtype``, ``--compile``), ``tools/benchmark.py`` and
 ``tools/infer.py``. It changes how the model computes, not what: the segmentor keeps its
 interface (``test_step``, ``predict``, ``forward(mode='tensor')``), takes the float32 batches
 its data preprocessor makes and returns float32 logits.
@@ -16,6 +17,10 @@ its data preprocessor makes and returns float32 logits.
   logits are cast back to float32, so resizing and argmax run as in float32. Weights in
   bf16 measured faster than ``torch.autocast`` here (autocast re-casts every weight on
   each call), with the same rounding of the weights.
+- ``compile``: ``torch.compile`` of the backbone and each head in place
+  (``nn.Module.compile``: the modules, their keys and hooks stay), so the segmentor's
+  Python around them (data preprocessing, sliding windows, resizing) runs as before. The
+  first call compiles (tens of seconds on a CPU) and a new input size recompiles.
 """
 from typing import Optional
 
@@ -45,8 +50,9 @@ def prepare_for_inference(model: nn.Module,
                           fuse_conv_bn: bool = False,
                           channels_last: Optional[bool] = None,
                           dtype: str = 'fp32',
-                          device: Optional[torch.device] = None) -> nn.Module:
-    """Folds BN, changes the memory format and the weights' dtype, in place.
+                          device: Optional[torch.device] = None,
+                          compile: bool = False) -> nn.Module:
+    """Folds BN, changes the memory format and the weights' dtype, compiles, in place.
 
     Call it after the checkpoint is loaded and the model is on its device.
 
@@ -62,6 +68,9 @@ def prepare_for_inference(model: nn.Module,
             ``'fp32'``.
         device (torch.device, optional): The device the model runs on; defaults to the
             device of its parameters. Only used to refuse fp16 off CUDA.
+        compile (bool): ``torch.compile`` the backbone and the heads (PSPNet-R50 fp32 at
+            512x512 on a 2-core AVX-512 CPU: 1.54x MMSegmentation's speed, against 1.24x
+            uncompiled). Defaults to False.
 
     Returns:
         nn.Module: ``model``, in eval mode.
@@ -101,6 +110,12 @@ def prepare_for_inference(model: nn.Module,
                 # The segmentor calls head.forward directly, so hooks go on the classifier.
                 if head is not None and compute_dtype != torch.float32:
                     head.conv_seg.register_forward_hook(_logits_to_float32)
+    if compile:
+        for name in ('backbone', 'neck', 'decode_head', 'auxiliary_head'):
+            part = getattr(segmentor, name, None)
+            for module in part if isinstance(part, nn.ModuleList) else [part]:
+                if module is not None:
+                    module.compile()
     return model
 
 
