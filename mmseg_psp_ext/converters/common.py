@@ -7,6 +7,7 @@ from typing import Dict, Iterable, Mapping, Optional
 import torch
 
 from mmseg_psp_ext.utils.atomic_io import atomic_write
+from mmseg_psp_ext.utils.state_dict_keys import key_differences
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -67,13 +68,9 @@ def check_against(state_dict: Mapping[str, torch.Tensor],
             keys whose shapes differ, with both shapes (e.g. a class-count mismatch
             shows up as ``decode_head.conv_seg.weight``).
     """
-    suffixes = tuple(ignore_missing)
-    missing = [k for k in reference if k not in state_dict and not k.endswith(suffixes)]
-    unexpected = [k for k in state_dict if k not in reference]
+    missing, unexpected, wrong_shape = key_differences(state_dict, reference, ignore_missing)
     wrong_shape = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
-                   f'{tuple(reference[k].shape)}'
-                   for k in state_dict if k in reference
-                   and tuple(state_dict[k].shape) != tuple(reference[k].shape)]
+                   f'{tuple(reference[k].shape)}' for k in wrong_shape]
     if not (missing or unexpected or wrong_shape):
         return
     lines = [f'{source} does not fit the model:']

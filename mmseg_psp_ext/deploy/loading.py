@@ -18,6 +18,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from mmseg.registry import DATASETS, MODELS
 
+from ..utils.state_dict_keys import key_differences
 from ..visualization.segment import model_classes_palette
 
 MAX_LISTED_KEYS = 5
@@ -72,10 +73,9 @@ def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     with a warning; missing keys and shape mismatches raise :class:`CheckpointError`.
     """
     own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    mismatched = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
-                  for k, v in own.items() if k in state_dict and state_dict[k].shape != v.shape]
+    missing, unexpected, mismatched = key_differences(state_dict, own)
+    mismatched = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
+                  for k in mismatched]
     if missing or mismatched:
         details = []
         if missing:
