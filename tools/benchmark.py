@@ -19,8 +19,8 @@ backward, SGD step) with synthetic labels, ours with bf16 autocast for ``--dtype
 (``AnyDeviceAmpOptimWrapper``). The differences (max abs, relative = max abs / max |ref|,
 argmax agreement) are those of the logits for the same input (in train mode: train-mode
 BN, same dropout seed; train mode also compares the total loss and every parameter's
-gradient, relative = max abs diff over max abs gradient). ``--dataset`` instead runs both over CONFIG's test set with
-``--checkpoint`` and reports pixel agreement and both mIoUs.
+gradient, relative = max abs diff over max abs gradient). ``--dataset`` instead runs both
+over CONFIG's test set with ``--checkpoint`` and reports pixel agreement and both mIoUs.
 
 Prints progress, a table, and as its last line one JSON object.
 """

@@ -2,10 +2,11 @@
 torch.compile.
 
 One entry point, :func:`prepare_for_inference`, used by ``tools/test.py``
-(``--fuse-conv-bn``, ``--channels-last``, ``--dtype``, ``--compile``), ``tools/benchmark.py`` and
-``tools/infer.py``. It changes how the model computes, not what: the segmentor keeps its
-interface (``test_step``, ``predict``, ``forward(mode='tensor')``), takes the float32 batches
-its data preprocessor makes and returns float32 logits.
+(``--fuse-conv-bn``, ``--channels-last``, ``--dtype``, ``--compile``),
+``tools/benchmark.py`` and ``tools/infer.py``. It changes how the model computes, not
+what: the segmentor keeps its interface (``test_step``, ``predict``,
+``forward(mode='tensor')``), takes the float32 batches its data preprocessor makes and
+returns float32 logits.
 
 - ``fuse_conv_bn``: mmcv's :func:`~mmcv.cnn.fuse_conv_bn` folds every BatchNorm that follows
   a convolution into that convolution (eval mode only: the running statistics are used).

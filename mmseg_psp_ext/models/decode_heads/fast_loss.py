@@ -1,5 +1,5 @@
 """The decode-head loss computed without the full-size logits, where that is exact."""
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -7,6 +7,12 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import CrossEntropyLoss
 
 from ..losses.upsampled_cross_entropy import upsampled_cross_entropy
+
+
+def _loss_terms(head: BaseDecodeHead) -> List[nn.Module]:
+    """The head's ``loss_decode`` as a list (one loss module or a ``ModuleList``)."""
+    losses = head.loss_decode
+    return list(losses) if isinstance(losses, nn.ModuleList) else [losses]
 
 
 def fast_loss_unsupported(head: BaseDecodeHead) -> Optional[str]:
@@ -25,9 +31,7 @@ def fast_loss_unsupported(head: BaseDecodeHead) -> Optional[str]:
     """
     if head.sampler is not None:
         return f'it has a pixel sampler ({type(head.sampler).__name__})'
-    losses = head.loss_decode if isinstance(head.loss_decode, nn.ModuleList) else [
-        head.loss_decode]
-    for loss in losses:
+    for loss in _loss_terms(head):
         if type(loss) is not CrossEntropyLoss:
             return f'loss_decode has a {type(loss).__name__}'
         if loss.use_sigmoid or loss.use_mask:
@@ -70,9 +74,7 @@ class FastLossMixin:
         eps = torch.finfo(torch.float32).eps
         num_valid = int(valid.sum())
         loss = dict()
-        terms = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [
-            self.loss_decode]
-        for term in terms:
+        for term in _loss_terms(self):
             # MMSegmentation: the mean over all pixels, or over the non-ignored ones.
             total = losses.sum() / (num_valid + eps) if term.avg_non_ignore else losses.mean()
             value = term.loss_weight * total

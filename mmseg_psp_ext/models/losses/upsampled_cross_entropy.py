@@ -122,7 +122,8 @@ def upsampled_cross_entropy(logits: torch.Tensor, label: torch.Tensor, ignore_in
 
     Equals ``F.cross_entropy(up(logits), label, reduction='none', ignore_index=...)``
     and ``(up(logits).argmax(1) == label) & (label != ignore_index)`` (up to float
-    rounding; a label whose logit ties the largest counts as a hit), where ``up`` is ``F.interpolate(..., size=label.shape[-2:], mode='bilinear',
+    rounding; a label whose logit ties the largest counts as a hit), where ``up`` is
+    ``F.interpolate(..., size=label.shape[-2:], mode='bilinear',
     align_corners=align_corners)``, without building ``up(logits)``. Computed in
     float32 (float64 for float64 logits) whatever the logits' dtype, as autocast runs
     ``cross_entropy``; the gradient comes back in the logits' dtype.
