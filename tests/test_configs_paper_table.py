@@ -1,4 +1,4 @@
-"""configs/paper/metafile.yml lists every paper config and the README's table is current."""
+"""configs/paper/metafile.yml lists every paper config and the table in docs/configs.md is current."""
 import glob
 import importlib.util
 import os.path as osp
@@ -32,7 +32,7 @@ def test_metafile_has_the_paper_tables():
 
 def test_docs_are_up_to_date():
     expected = render_paper_table.render(render_paper_table.load_rows())
-    with open(osp.join(REPO, 'README.md')) as f:
+    with open(render_paper_table.OUTPUT) as f:
         readme = f.read()
     assert render_paper_table.replace_section(readme, expected) == readme, \
         'run python tools/render_paper_table.py'

@@ -1,12 +1,12 @@
-"""Renders configs/paper/metafile.yml as the paper-configs table of README.md and for mim.
+"""Renders configs/paper/metafile.yml as the paper-configs table of docs/configs.md and for mim.
 
 The ``Rows`` of the metafile are the source. The table replaces what stands between the
-README's ``<!-- paper-table:start -->`` and ``<!-- paper-table:end -->`` markers; the rest of
-the README is left as it is. The metafile's ``Collections``/``Models`` (what
+``<!-- paper-table:start -->`` and ``<!-- paper-table:end -->`` markers of docs/configs.md;
+the rest of that page is left as it is. The metafile's ``Collections``/``Models`` (what
 ``mim search mmseg-psp-ext`` lists: one model per config with the paper's figures, no
 weights) are written below its ``MIM_MARKER`` line.
 
-    python tools/render_paper_table.py            # rewrite the README's table and the models
+    python tools/render_paper_table.py            # rewrite the docs' table and the models
     python tools/render_paper_table.py --check    # exit 1 if either is out of date
 """
 import argparse
@@ -21,7 +21,7 @@ import yaml
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METAFILE = osp.join(REPO, 'configs', 'paper', 'metafile.yml')
-OUTPUT = osp.join(REPO, 'README.md')
+OUTPUT = osp.join(REPO, 'docs', 'configs.md')
 START, END = '<!-- paper-table:start -->', '<!-- paper-table:end -->'
 TEST_MODES = {'single-scale': '',
               'multi-scale': ' --cfg-options "model.test_cfg.scales=(0.5,0.75,1.0,1.25,1.5,1.75)"'}
@@ -36,9 +36,10 @@ not edit by hand. The figures are the paper's (Zhao et al., CVPR 2017), in %: mI
 pixel accuracy (aAcc) on ADE20K val, mIoU on the VOC 2012 test server, and Cityscapes'
 four test-server scores. Rows of different tables that are one experiment share a config.
 
-Train on 8 GPUs x 2 images (the paper's batch 16); fewer GPUs: see `docs/configs.md`.
+Train on 8 GPUs x 2 images (the paper's batch 16); fewer GPUs: see
+[Batch 16 on fewer GPUs](#batch-16-on-fewer-gpus).
 Testing uses the authors' protocol (`PSPEncoderDecoder`, `test_cfg.mode='authors'`, see
-`docs/evaluation.md`): long side `base_size * scale + 1`, sliding windows with a 2/3-crop
+[evaluation.md](evaluation.md)): long side `base_size * scale + 1`, sliding windows with a 2/3-crop
 stride padded with the mean, flip always on, probabilities averaged; multi-scale rows set
 `model.test_cfg.scales` to 0.5-1.75. VOC and Cityscapes test-set
 rows need a submission to the benchmark servers; the command evaluates on val.
@@ -76,7 +77,7 @@ def render(rows: List[dict]) -> str:
                 f"iter_{last_iteration(row['Config'])}.pth"
                 f"{TEST_MODES[row['Test']]}`")
         lines.append(f"| {row['Table']} | {row['Row']} | {row['Eval']} | {row['Test']} | "
-                     f"{format_result(row['Paper'])} | [{row['Config']}]({config}) | "
+                     f"{format_result(row['Paper'])} | [{row['Config']}](../{config}) | "
                      f'{train} | {test} |')
     return '\n'.join(lines) + '\n'
 
@@ -124,7 +125,7 @@ def mim_index(rows: List[dict]) -> dict:
         Name=COLLECTION, License='Apache License 2.0',
         Metadata={'Training Data': sorted(set(TRAINING_DATA.values()))},
         Paper=dict(Title='Pyramid Scene Parsing Network', URL='https://arxiv.org/abs/1612.01105'),
-        README='README.md', Frameworks=['PyTorch'])
+        README='docs/configs.md', Frameworks=['PyTorch'])
     return dict(Collections=[collection], Models=list(models.values()))
 
 
