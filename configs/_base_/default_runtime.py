@@ -17,12 +17,16 @@ resume = False
 # terms and the last good checkpoint, and no checkpoint with non-finite weights is written
 # (action='skip' skips such steps instead). ClassCountCheckHook: heads with fewer classes
 # than the training set stop the run before iteration 1. BadSampleReportHook: the samples
-# skipped by a dataset's skip_bad_samples=True are listed at the end of the run. (The
-# schedules' AtomicCheckpointHook writes checkpoints atomically.)
+# skipped by a dataset's skip_bad_samples=True are listed at the end of the run.
+# CheckpointFitHook: training from a load_from with another class count re-initialises the
+# two conv_seg classifiers in one log line; any other mismatch, or a test checkpoint that
+# does not fit, stops naming the keys. (The schedules' AtomicCheckpointHook writes
+# checkpoints atomically.)
 custom_hooks = [
     dict(type='FiniteLossHook', action='stop'),
     dict(type='ClassCountCheckHook'),
     dict(type='BadSampleReportHook'),
+    dict(type='CheckpointFitHook'),
 ]
 
 tta_model = dict(type='SegTTAModel')

@@ -9,7 +9,7 @@ import copy
 import inspect
 import os.path as osp
 import warnings
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from mmseg.registry import DATASETS, MODELS
 
-from ..utils.state_dict_keys import key_differences
+from ..utils.state_dict_keys import KeyDifferences, key_differences
 from ..visualization.segment import model_classes_palette
 
 MAX_LISTED_KEYS = 5
@@ -65,6 +65,58 @@ def read_state_dict(checkpoint: str) -> Dict[str, Any]:
     return dict(state_dict=state_dict, meta=meta if isinstance(meta, dict) else {})
 
 
+def describe_differences(differences: KeyDifferences, state_dict: Dict[str, torch.Tensor],
+                         own: Dict[str, torch.Tensor]) -> List[str]:
+    """One phrase per kind of difference, keys listed (at most five, then a count).
+
+    Args:
+        differences (KeyDifferences): From :func:`key_differences` of the two.
+        state_dict (dict[str, Tensor]): The checkpoint's weights.
+        own (dict[str, Tensor]): ``model.state_dict()``.
+
+    Returns:
+        list[str]: ``'missing keys: ...'``, ``'shape mismatches (checkpoint vs model):
+        ...'``, ``'unexpected keys: ...'``, each only when there are such keys.
+    """
+    details = []
+    if differences.missing:
+        details.append(f'missing keys: {_listed(differences.missing)}')
+    if differences.mismatched:
+        shapes = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
+                  for k in differences.mismatched]
+        details.append(f'shape mismatches (checkpoint vs model): {_listed(shapes)}')
+    if differences.unexpected:
+        details.append(f'unexpected keys: {_listed(differences.unexpected)}')
+    return details
+
+
+def check_fits(state_dict: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor],
+               checkpoint: str, config: str = 'the config',
+               ignore_missing: Tuple[str, ...] = ()) -> List[str]:
+    """Raises unless every weight of the model is in ``state_dict`` with its shape.
+
+    Args:
+        state_dict (dict[str, Tensor]): The checkpoint's weights.
+        own (dict[str, Tensor]): ``model.state_dict()``.
+        checkpoint (str): The file, for the message.
+        config (str): The config, for the message.
+        ignore_missing (tuple[str]): Key suffixes that may be missing.
+
+    Returns:
+        list[str]: The checkpoint's keys the model does not have (a warning at most).
+
+    Raises:
+        CheckpointError: On missing keys or shape mismatches, naming them.
+    """
+    differences = key_differences(state_dict, own, ignore_missing)
+    if differences.missing or differences.mismatched:
+        raise CheckpointError(
+            f'checkpoint {checkpoint!r} does not fit the model of {config}; is it a '
+            f'checkpoint of this model (same network, depth and number of classes)? '
+            + '; '.join(describe_differences(differences, state_dict, own)))
+    return differences.unexpected
+
+
 def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor],
                  checkpoint: str, config: str = 'the config') -> None:
     """Loads ``state_dict`` into ``model``; every weight of the model must be there.
@@ -73,21 +125,7 @@ def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     with a warning; missing keys and shape mismatches raise :class:`CheckpointError`.
     """
     own = model.state_dict()
-    missing, unexpected, mismatched = key_differences(state_dict, own)
-    mismatched = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
-                  for k in mismatched]
-    if missing or mismatched:
-        details = []
-        if missing:
-            details.append(f'missing keys: {_listed(missing)}')
-        if mismatched:
-            details.append(f'shape mismatches (checkpoint vs model): {_listed(mismatched)}')
-        if unexpected:
-            details.append(f'unexpected keys: {_listed(unexpected)}')
-        raise CheckpointError(
-            f'checkpoint {checkpoint!r} does not fit the model of {config}; is it a '
-            f'checkpoint of this model (same network, depth and number of classes)? '
-            + '; '.join(details))
+    unexpected = check_fits(state_dict, own, checkpoint, config)
     if unexpected:
         warnings.warn(f'{checkpoint}: ignoring keys the model does not have: '
                       f'{_listed(unexpected)}')

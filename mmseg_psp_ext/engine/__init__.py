@@ -1,6 +1,6 @@
-"""Training safety: atomic checkpoints, non-finite loss guard, resume fallback."""
-from .hooks import AtomicCheckpointHook, FiniteLossHook
+"""Training safety: atomic checkpoints, non-finite loss guard, resume fallback, load_from fit."""
+from .hooks import AtomicCheckpointHook, CheckpointFitHook, FiniteLossHook
 from .resume import CheckpointError, check_checkpoint, find_resumable_checkpoint
 
-__all__ = ['AtomicCheckpointHook', 'FiniteLossHook', 'CheckpointError', 'check_checkpoint',
+__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'FiniteLossHook', 'CheckpointError', 'check_checkpoint',
            'find_resumable_checkpoint']

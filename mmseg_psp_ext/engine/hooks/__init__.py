@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .finite_loss_hook import FiniteLossHook
 
-__all__ = ['AtomicCheckpointHook', 'FiniteLossHook']
+__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'FiniteLossHook']
