@@ -22,6 +22,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmseg_psp_ext.deploy.loading import CheckpointError  # noqa: E402
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -138,9 +139,12 @@ def main() -> None:
             dict(type='ConfusionPlotMetric', out_dir=args.plot_dir, ignore_index=ignore_index)]
 
     runner = Runner.from_cfg(cfg)
+    try:  # test() won't reload; CheckpointFitHook checks that the checkpoint fits
+        runner.load_or_resume()
+    except CheckpointError as err:
+        sys.exit(f'test.py: {err}')
     if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32' or args.compile:
-        runner.load_or_resume()  # fold and cast the loaded weights; test() won't reload
-        try:
+        try:  # fold and cast the loaded weights
             prepare_for_inference(runner.model, args.fuse_conv_bn, args.channels_last,
                                   args.dtype, compile=args.compile)
         except ValueError as err:
