@@ -185,3 +185,35 @@ def test_test_py_stops_on_a_checkpoint_that_does_not_fit(tiny, tmp_path):
     assert 'decode_head.conv_seg.weight (150, 16, 1, 1) vs (5, 16, 1, 1)' in output, \
         output[-4000:]
     assert 'Traceback' not in output
+
+
+def _reinitialise_on_rank(rank: int, port: int, out: str) -> None:
+    import torch.distributed as torch_dist
+    from mmengine.model import BaseModule
+
+    from mmseg_psp_ext.engine.hooks.checkpoint_fit_hook import reinitialise
+    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                                  world_size=2)
+    torch.manual_seed(rank)  # each process would draw other values
+    model = torch.nn.Module()
+    model.decode_head = BaseModule(init_cfg=dict(type='Normal', std=0.01,
+                                                 override=dict(name='conv_seg')))
+    model.decode_head.conv_seg = torch.nn.Conv2d(8, 3, 1)
+    reinitialise(model, ['decode_head.conv_seg.weight', 'decode_head.conv_seg.bias'])
+    torch.save(model.state_dict(), f'{out}/rank{rank}.pth')
+    torch_dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_reinitialised_classifiers_are_equal_on_every_process(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_reinitialise_on_rank, args=(port, str(tmp_path)), nprocs=2)
+    first, second = (torch.load(tmp_path / f'rank{r}.pth') for r in (0, 1))
+    assert torch.equal(first['decode_head.conv_seg.weight'],
+                       second['decode_head.conv_seg.weight'])
+    assert 0.005 < first['decode_head.conv_seg.weight'].std() < 0.02
