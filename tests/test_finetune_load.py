@@ -146,6 +146,45 @@ def test_classifier_init_follows_the_head_init_cfg():
     assert classifier_init_cfg(head) == dict(type='Normal', std=0.01)
 
 
+def test_zoo_layout_checkpoint_fine_tunes_a_five_class_r50(monkeypatch):
+    """MMSegmentation's own PSPNet-R50 (150 classes, the zoo's layout) into our R50 config."""
+    from types import SimpleNamespace
+
+    from mmengine.config import ConfigDict
+    from mmengine.runner import BaseLoop
+    from mmseg.registry import MODELS
+    from test_parity_mmseg import mmseg_reference_model
+
+    from mmseg_psp_ext.engine.hooks import CheckpointFitHook, checkpoint_fit_hook
+    zoo = MODELS.build(ConfigDict(mmseg_reference_model()))  # torch's default init
+    cfg = Config.fromfile(str(REPO / 'configs' / 'pspnet_r50_ade20k.py'))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.decode_head.num_classes = cfg.model.auxiliary_head.num_classes = 5
+    ours = MODELS.build(cfg.model)  # its own random weights
+
+    class _Loop(BaseLoop):
+        def run(self):
+            pass
+
+    runner = SimpleNamespace(_resume=False, _load_from='zoo.pth', model=ours,
+                             cfg=SimpleNamespace(filename='five.py'),
+                             _train_loop=_Loop.__new__(_Loop))
+    logged = []
+    monkeypatch.setattr(checkpoint_fit_hook, 'print_log', lambda msg, **_: logged.append(msg))
+    checkpoint = dict(state_dict=zoo.state_dict(), meta={})
+    CheckpointFitHook().after_load_checkpoint(runner, checkpoint)
+    total = len(ours.state_dict())
+    assert logged == [
+        'Fine-tuning from zoo.pth: its classifiers have 150 classes, the model 5: '
+        f're-initialised {", ".join(CLASSIFIERS)} (decode_head.conv_seg: type=Normal, '
+        'std=0.01; auxiliary_head.conv_seg: type=Normal, std=0.01); loaded the other '
+        f'{total - 4} of {total} tensors.']
+    ours.load_state_dict(checkpoint['state_dict'], strict=True)  # it fits now
+    for key, value in zoo.state_dict().items():
+        if key not in CLASSIFIERS:
+            assert torch.equal(ours.state_dict()[key], value), key
+
+
 def _run(command, cwd):
     env = dict(os.environ, OMP_NUM_THREADS='2',
                PYTHONPATH=os.pathsep.join(filter(None, (str(REPO),
