@@ -21,7 +21,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
-from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
+from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -100,7 +100,10 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    prepare_cpu_distributed(cfg)  # torchrun without CUDA: gloo, CPU DDP, BN for SyncBN
+    try:  # process group (gloo without CUDA), Slurm variables, same config on every node
+        setup_distributed(cfg)
+    except LaunchError as err:
+        sys.exit(f'test.py: {err}')
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
