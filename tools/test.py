@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
+from mmseg_psp_ext.engine import CheckpointError, check_checkpoint  # noqa: E402
 from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
@@ -96,6 +97,10 @@ def main() -> None:
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):
             sys.exit(f'test.py: {what} file {path!r} does not exist')
+    try:  # complete, and weights-only (MMEngine's onedl loader falls back to full pickle)
+        check_checkpoint(args.checkpoint)
+    except CheckpointError as err:
+        sys.exit(f'test.py: {err}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
