@@ -27,7 +27,7 @@ def configured_batch(cfg: Any) -> Tuple[Optional[int], str]:
     base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
     if base:
         return int(base), 'auto_scale_lr.base_batch_size'
-    match = _NAMED_BATCH.search(osp.basename(cfg.get('filename') or ''))
+    match = _NAMED_BATCH.search(osp.basename(getattr(cfg, 'filename', None) or ''))
     if match:
         gpus, images = int(match.group(1)), int(match.group(2))
         return gpus * images, f'the config name ({gpus}xb{images})'

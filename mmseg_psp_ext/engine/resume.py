@@ -10,7 +10,10 @@ from typing import Any, List, Optional, Tuple
 import torch
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
-_FOREIGN = re.compile(r'Unsupported global: GLOBAL (\S+)|refused getattr\([^)]*\)')
+# torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported GLOBAL x.y whose module
+# x is blocked"; compat's getattr guard: "refused getattr(...)".
+_FOREIGN = re.compile(r'unsupported (?:global: )?GLOBAL (\S+)|refused getattr\([^)]*\)',
+                      re.IGNORECASE)
 
 
 class CheckpointError(RuntimeError):
