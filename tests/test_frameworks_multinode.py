@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Dict, List
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from frameworks_tiny import DETERMINISTIC, REPO, checkpoint_path, make_ade20k, write_config
+from mmengine.config import Config
 
 import mmseg_psp_ext  # noqa: F401  (lets torch.load below read MMEngine checkpoints)
 
@@ -152,16 +154,32 @@ def _metrics(work: Path) -> dict:
     return {k: v for k, v in json.loads(found.read_text()).items() if k in ('aAcc', 'mIoU', 'mAcc')}
 
 
+# One process for the three one-process references (one import of the frameworks).
+_TEST_SEVERAL = """
+import json, runpy, sys, time
+for argv in json.loads(sys.argv[1]):
+    sys.argv = argv
+    runpy.run_path('tools/test.py', run_name='__main__')
+    time.sleep(1)  # a new runner timestamp (work dir subfolder) per run
+"""
+
+
 @pytest.mark.slow
 def test_two_nodes_and_slurm_test_as_one_process_whole_slide_and_authors(tmp_path):
     """tools/dist_test.sh on 2 nodes (whole, authors' protocol) and slurm_test.sh on 2
     tasks (slide): the metrics and every predicted label map equal one process's."""
-    data = make_ade20k(tmp_path / 'ade', num_train=2, num_val=4)
-    config = write_config(tmp_path / 'tiny.py', data, max_iters=2, interval=2, batch_size=2,
-                          norm='GN', backend='gloo')
-    _launch([([sys.executable, 'tools/train.py', str(config), '--work-dir',
-               str(tmp_path / 'train')], _env(tmp_path), 'train.log')], tmp_path)
-    ckpt = str(checkpoint_path(tmp_path / 'train', 2))
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from mmseg_psp_ext.utils.random_weights import randomise_weights
+
+    data = make_ade20k(tmp_path / 'ade', num_train=1, num_val=4)
+    config = write_config(tmp_path / 'tiny.py', data, norm='GN', backend='gloo')
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    randomise_weights(model)  # untrained but varied predictions
+    ckpt = str(tmp_path / 'random.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     modes = {
         'whole': [],
         'slide': ['--cfg-options', "model.test_cfg.mode=slide",
@@ -170,21 +188,25 @@ def test_two_nodes_and_slurm_test_as_one_process_whole_slide_and_authors(tmp_pat
                     'model.test_cfg.mode=authors', 'model.test_cfg.crop_size=(32,32)',
                     'model.test_cfg.stride=(22,22)', 'model.test_cfg.base_size=48'],
     }
-    for mode, options in modes.items():
-        single, multi = tmp_path / f'{mode}_single', tmp_path / f'{mode}_multi'
-        _launch([([sys.executable, 'tools/test.py', str(config), ckpt, '--work-dir',
-                   str(single), '--out', str(single / 'pred')] + options, _env(tmp_path),
-                  f'{mode}_single.log')], tmp_path)
-        tail = ['--work-dir', str(multi), '--out', str(multi / 'pred')] + options
+
+    def tail(mode: str, how: str) -> List[str]:
+        work = tmp_path / f'{mode}_{how}'
+        return ['--work-dir', str(work), '--out', str(work / 'pred')] + modes[mode]
+
+    singles = [['tools/test.py', str(config), ckpt] + tail(mode, 'single') for mode in modes]
+    _launch([([sys.executable, '-c', _TEST_SEVERAL, json.dumps(singles)], _env(tmp_path),
+              'single.log')], tmp_path)
+    for mode in modes:
         if mode == 'slide':
             (log, ) = _launch([(['bash', 'tools/slurm_test.sh', 'debug', 'tiny', str(config),
-                                 ckpt] + tail, _env(tmp_path, GPUS='2', GPUS_PER_NODE='1',
-                                                    PORT=str(_free_port())),
-                                f'{mode}_slurm.log')], tmp_path)
+                                 ckpt] + tail(mode, 'multi'),
+                                _env(tmp_path, GPUS='2', GPUS_PER_NODE='1',
+                                     PORT=str(_free_port())), f'{mode}_slurm.log')], tmp_path)
             assert 'slurm launch: rank 1 of 2' in log
         else:
-            _two_nodes(['bash', 'tools/dist_test.sh', str(config), ckpt, '1'] + tail,
-                       tmp_path, mode)
+            _two_nodes(['bash', 'tools/dist_test.sh', str(config), ckpt, '1'] + tail(
+                mode, 'multi'), tmp_path, mode)
+        single, multi = tmp_path / f'{mode}_single', tmp_path / f'{mode}_multi'
         assert _metrics(multi) == _metrics(single), mode
         names = sorted(p.name for p in (single / 'pred').glob('*.png'))
         assert len(names) == 4 and names == sorted(p.name for p in (multi / 'pred').glob('*.png'))
@@ -192,6 +214,7 @@ def test_two_nodes_and_slurm_test_as_one_process_whole_slide_and_authors(tmp_pat
             expected = cv2.imread(str(single / 'pred' / name), cv2.IMREAD_UNCHANGED)
             assert (cv2.imread(str(multi / 'pred' / name), cv2.IMREAD_UNCHANGED)
                     == expected).all(), (mode, name)
+        assert len(np.unique(expected)) > 1, mode  # varied predictions, not one class
 
 
 def test_launch_settings_are_checked_before_torchrun(tmp_path):
