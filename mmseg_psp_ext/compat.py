@@ -30,11 +30,21 @@ Checkpoints and ``torch.load(weights_only=True)``
     temporary ``torch.serialization.safe_globals`` context, which removes its own bare
     objects on exit, cannot remove them.
 
+Process groups after a torchrun restart
+    torchrun's workers meet in the agent's store (``TORCHELASTIC_USE_AGENT_STORE``),
+    which outlives a restart of the worker group, and ``init_process_group`` keys the
+    addresses of the processes by the group's name only: a restarted worker can read the
+    address of a dead worker of the previous attempt (seen with gloo: "Connection refused",
+    then a failed or hung restart). :func:`init_process_group_from_env` keys them by the
+    attempt (``TORCHELASTIC_RESTART_COUNT``) instead.
+
 Distributed runs without CUDA
-    :func:`prepare_cpu_distributed`, called by ``tools/train.py`` and ``tools/test.py``,
-    lets torchrun start gloo processes on a CPU-only machine (MMEngine assumes a GPU each).
+    :func:`prepare_cpu_distributed` (through ``mmseg_psp_ext.engine.distributed``, called
+    by ``tools/train.py`` and ``tools/test.py``) lets torchrun or srun start gloo
+    processes on a CPU-only machine (MMEngine assumes a GPU each).
 """
 import logging
+import os
 import pickle
 from datetime import timedelta
 from typing import Any, Callable, List, Tuple
@@ -96,15 +106,34 @@ def allow_mmengine_checkpoints() -> None:
 allow_mmengine_checkpoints()
 
 
+def init_process_group_from_env(backend: str, **options: Any) -> None:
+    """``init_process_group`` from torchrun's variables, safe across torchrun restarts.
+
+    Args:
+        backend (str): ``'gloo'`` or ``'nccl'``.
+        **options: ``init_process_group`` options (``timeout`` as a ``timedelta``).
+    """
+    import torch.distributed as torch_dist
+
+    timeout = options.pop('timeout', timedelta(minutes=30))
+    rank, world_size = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
+    store, _, _ = next(torch_dist.rendezvous('env://', rank, world_size, timeout=timeout))
+    attempt = os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')
+    store = torch_dist.PrefixStore(f'mmseg_psp_ext/attempt_{attempt}/', store)
+    torch_dist.init_process_group(backend=backend, store=store, rank=rank,
+                                  world_size=world_size, timeout=timeout, **options)
+
+
 def prepare_cpu_distributed(cfg: Any) -> None:
-    """Lets ``--launcher pytorch`` (torchrun) train and test on machines without CUDA.
+    """Lets ``--launcher pytorch`` (torchrun) or ``slurm`` run on machines without CUDA.
 
     MMEngine (0.10.7 and 0.10.12) assumes a GPU per process when distributed: its
     ``init_dist`` calls ``torch.cuda.set_device`` (an ``AttributeError`` on CPU builds of
     torch) and its default wrapper passes ``device_ids=[LOCAL_RANK]`` to
     ``DistributedDataParallel`` (rejected for CPU modules). Without CUDA this function
     therefore initialises the process group itself from torchrun's environment
-    (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) with the config's backend,
+    (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``; for Slurm they are set
+    from Slurm's by ``mmseg_psp_ext.engine.distributed``) with the config's backend,
     which must be ``gloo`` (``nccl`` is switched to ``gloo`` with a warning), sets
     ``device_ids=None`` for the wrapper and turns ``SyncBN`` into ``BN`` (torch's
     SyncBatchNorm runs only on accelerators), with a warning. With CUDA, or without a
@@ -116,7 +145,7 @@ def prepare_cpu_distributed(cfg: Any) -> None:
     import torch.distributed as torch_dist
     from mmengine.logging import print_log
 
-    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+    if cfg.get('launcher', 'none') not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
@@ -129,7 +158,7 @@ def prepare_cpu_distributed(cfg: Any) -> None:
         options = {k: v for k, v in dist_cfg.items() if k != 'backend'}
         if 'timeout' in options and not isinstance(options['timeout'], timedelta):
             options['timeout'] = timedelta(seconds=options['timeout'])
-        torch_dist.init_process_group(backend=backend, **options)
+        init_process_group_from_env(backend, **options)
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))

@@ -5,13 +5,15 @@ enough for a few CPU iterations in seconds: 48x48 images, 40x40 crops, a depth-1
 ResNet with 8 base channels.
 """
 import json
+import os
 import os.path as osp
+import signal
 from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
-from mmengine.dist import get_rank
+from mmengine.dist import barrier, get_rank
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
@@ -181,3 +183,26 @@ class CrashAfterIterHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if runner.iter + 1 == self.iteration:
             raise SimulatedCrash(f'simulated crash after iteration {self.iteration}')
+
+
+@HOOKS.register_module(force=True)
+class KillWorkerAfterIterHook(Hook):
+    """SIGKILLs the process of rank ``rank`` after iteration ``iteration``, in the first
+    attempt of a torchrun run only (``TORCHELASTIC_RESTART_COUNT`` 0), like a lost worker.
+
+    All ranks first wait at a barrier, so the checkpoint of that iteration is complete.
+    """
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, iteration: int, rank: int = 1) -> None:
+        self.iteration = iteration
+        self.rank = rank
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if (runner.iter + 1 != self.iteration
+                or os.environ.get('TORCHELASTIC_RESTART_COUNT', '0') != '0'):
+            return
+        barrier()
+        if get_rank() == self.rank:
+            os.kill(os.getpid(), signal.SIGKILL)

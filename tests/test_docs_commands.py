@@ -75,6 +75,10 @@ class Entry(NamedTuple):
 
 README_CONFIG = 'configs/pspnet_r50_ade20k.py'
 DIST = 'tests/test_frameworks_tools.py::test_distributed_train_resume_test_and_tta'
+MULTINODE_TRAIN = ('tests/test_frameworks_multinode.py::'
+                   'test_two_nodes_slurm_and_a_restarted_worker_train_as_one_process')
+MULTINODE_TEST = ('tests/test_frameworks_multinode.py::'
+                  'test_two_nodes_and_slurm_test_as_one_process_whole_slide_and_authors')
 # The reduced form of `python tools/train.py` (run once, by the `tiny` fixture): also the
 # gradient-accumulation options of docs/configs.md, at 2 iterations.
 TINY_TRAIN = ('{python} tools/train.py ' + README_CONFIG + ' --work-dir {tmp} --cfg-options '
@@ -131,9 +135,18 @@ COMMANDS: List[Entry] = [
           ByTest(DIST, 'dist_test.sh --out --show-dir on 2 CPU processes')),
     Entry(r'bash tools/dist_train\.sh CONFIG 4 --cfg-options optim_wrapper\.accumulative_counts=2 '
           r'train_cfg\.max_iters=300000 param_scheduler\.0\.end=300000', Run(TINY_TRAIN)),
-    Entry(r'GPUS=8 (GPUS_PER_NODE=8 )?bash tools/slurm_(train|test)\.sh PARTITION JOB_NAME .*',
-          ByTest('tests/test_frameworks_tools.py::test_launchers_reject_missing_arguments',
-                 'no Slurm here: the scripts are checked for their arguments only')),
+    Entry(r'GPUS=(8|16) (GPUS_PER_NODE=8 )?bash tools/slurm_(train|test)\.sh PARTITION JOB_NAME .*',
+          ByTest(MULTINODE_TRAIN, 'slurm_train.sh under a stand-in srun, 2 tasks on 2 "nodes" '
+                 '(slurm_test.sh: ' + MULTINODE_TEST + ')')),
+    # docs/distributed.md: several nodes, restarts, batch size
+    Entry(r'NNODES=2 NODE_RANK=[01] MASTER_ADDR=\S+ PORT=\d+ bash tools/dist_train\.sh CONFIG \d+',
+          ByTest(MULTINODE_TRAIN, 'two dist_train.sh invocations as node 0 and node 1')),
+    Entry(r'NNODES=2 NODE_RANK=[01] MASTER_ADDR=\S+ PORT=\d+ bash tools/dist_test\.sh CONFIG '
+          r'CHECKPOINT \d+', ByTest(MULTINODE_TEST, 'two dist_test.sh invocations, 3 test modes')),
+    Entry(r'MAX_RESTARTS=\d+ bash tools/dist_train\.sh CONFIG \d+ --work-dir \S+',
+          ByTest(MULTINODE_TRAIN, 'MAX_RESTARTS=1, a worker SIGKILLed after a checkpoint')),
+    Entry(r'bash tools/dist_train\.sh CONFIG \d+ --auto-scale-lr',
+          ByTest(MULTINODE_TRAIN, 'dist_train.sh --auto-scale-lr; the logged and used lr')),
     # tools/train.py and tools/test.py synopses
     Entry(r'python tools/train\.py CONFIG \[--work-dir DIR\] .*', Run(TINY_TRAIN)),
     Entry(r'python tools/test\.py CONFIG CHECKPOINT \[--work-dir DIR\] .*',

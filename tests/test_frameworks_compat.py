@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmseg_psp_ext import compat
 from mmseg_psp_ext.compat import prepare_cpu_distributed
 
 
@@ -30,7 +31,7 @@ def test_cpu_torchrun_gets_gloo_cpu_ddp_and_bn(monkeypatch):
     import torch.distributed as torch_dist
     started = []
     monkeypatch.setattr(torch_dist, 'is_initialized', lambda: False)
-    monkeypatch.setattr(torch_dist, 'init_process_group',
+    monkeypatch.setattr(compat, 'init_process_group_from_env',
                         lambda backend, **kwargs: started.append((backend, kwargs)))
     cfg = _config('pytorch')
     cfg.env_cfg.dist_cfg.timeout = 60

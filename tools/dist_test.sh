@@ -1,28 +1,15 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun (torch.distributed.launch is deprecated).
 # Usage: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py options]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for torchrun. PYTHON picks the
-# interpreter (default: python).
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for torchrun; RDZV_TIMEOUT (600 s)
+# bounds the wait for all nodes. PYTHON picks the interpreter (default: python).
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 CONFIG CHECKPOINT NUM_PROCS [test.py options]" >&2
   exit 2
 fi
-CONFIG=$1
-CHECKPOINT=$2
-NPROCS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --master_port="$PORT" \
-    --nproc_per_node="$NPROCS" \
-    "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+# shellcheck source=tools/torchrun_launch.sh
+source "$(dirname "$0")/torchrun_launch.sh"
+[ -f "$1" ] || die "config file $1 does not exist"
+torchrun_launch "$(cd "$(dirname "$0")" && pwd)/test.py" "$3" "$1" "$2" --launcher pytorch \
+    "${@:4}"

@@ -15,9 +15,8 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
-
 from mmseg_psp_ext.converters import save_atomic  # noqa: E402
+from mmseg_psp_ext.engine import CheckpointError, load_weights_only  # noqa: E402
 
 KEEP = ('meta', 'state_dict')
 
@@ -34,9 +33,9 @@ def publish(src: str, out_prefix: str) -> str:
     """Writes the slimmed checkpoint and returns its final path."""
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint not found: {src}')
-    # The runner pickles its message hub and config objects: this is the user's own
-    # training output, so it is read as a full pickle (weights_only=False).
-    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    # weights_only=True with the allowlist of mmseg_psp_ext.compat (MMEngine's message
+    # hub): a checkpoint passed between users must never run code when loaded.
+    checkpoint = load_weights_only(src)
     if 'state_dict' not in checkpoint:
         raise ValueError(f"{src}: no 'state_dict' entry (keys: {sorted(checkpoint)})")
     slim = {k: checkpoint[k] for k in KEEP if k in checkpoint}
@@ -52,7 +51,10 @@ def main() -> None:
     parser.add_argument('src', help='checkpoint saved by the runner')
     parser.add_argument('out_prefix', help='output path without date, hash and .pth')
     args = parser.parse_args()
-    print(publish(args.src, args.out_prefix))
+    try:
+        print(publish(args.src, args.out_prefix))
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        sys.exit(f'publish_model.py: {err}')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Testing on a Slurm cluster: srun starts one task per GPU (--launcher slurm).
 # Usage: GPUS=8 bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]
-# GPUS (default 4), GPUS_PER_NODE (4), CPUS_PER_TASK (5), SRUN_ARGS, PYTHON (python).
+# GPUS (default 4), GPUS_PER_NODE (4), CPUS_PER_TASK (5), SRUN_ARGS, PORT (29500),
+# PYTHON (python). Each task uses GPU SLURM_LOCALID; docs/distributed.md.
 set -euo pipefail
 if [ $# -lt 4 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]" >&2
@@ -16,6 +17,8 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-4}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-}
 PYTHON=${PYTHON:-python}
+# srun passes the environment on: the master port of the tasks' process group.
+export MASTER_PORT=${PORT:-${MASTER_PORT:-29500}}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # shellcheck disable=SC2086

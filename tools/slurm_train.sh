@@ -2,7 +2,8 @@
 # Training on a Slurm cluster: srun starts one task per GPU, train.py reads the rank and
 # world size from Slurm (--launcher slurm).
 # Usage: GPUS=8 bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py options]
-# GPUS (default 4), GPUS_PER_NODE (4), CPUS_PER_TASK (5), SRUN_ARGS, PYTHON (python).
+# GPUS (default 4), GPUS_PER_NODE (4), CPUS_PER_TASK (5), SRUN_ARGS, PORT (29500),
+# PYTHON (python). Each task uses GPU SLURM_LOCALID; docs/distributed.md.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG [train.py options]" >&2
@@ -16,6 +17,8 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-4}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-}
 PYTHON=${PYTHON:-python}
+# srun passes the environment on: the master port of the tasks' process group.
+export MASTER_PORT=${PORT:-${MASTER_PORT:-29500}}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # SRUN_ARGS is split on spaces on purpose (several srun options in one variable).

@@ -21,8 +21,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
-from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
-from mmseg_psp_ext.deploy.loading import CheckpointError  # noqa: E402
+from mmseg_psp_ext.deploy.loading import CheckpointError as CheckpointFitError  # noqa: E402
+from mmseg_psp_ext.engine import CheckpointError, check_checkpoint  # noqa: E402
+from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -97,11 +98,18 @@ def main() -> None:
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):
             sys.exit(f'test.py: {what} file {path!r} does not exist')
+    try:  # complete, and weights-only (MMEngine's onedl loader falls back to full pickle)
+        check_checkpoint(args.checkpoint)
+    except CheckpointError as err:
+        sys.exit(f'test.py: {err}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    prepare_cpu_distributed(cfg)  # torchrun without CUDA: gloo, CPU DDP, BN for SyncBN
+    try:  # process group (gloo without CUDA), Slurm variables, same config on every node
+        setup_distributed(cfg)
+    except LaunchError as err:
+        sys.exit(f'test.py: {err}')
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -141,7 +149,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     try:  # test() won't reload; CheckpointFitHook checks that the checkpoint fits
         runner.load_or_resume()
-    except CheckpointError as err:
+    except CheckpointFitError as err:
         sys.exit(f'test.py: {err}')
     if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32' or args.compile:
         try:  # fold and cast the loaded weights

@@ -1,11 +1,13 @@
 """Trains a segmentor with the plugin registered (MMSegmentation's ``tools/train.py``).
 
     python tools/train.py configs/pspnet_r50_ade20k.py [--work-dir DIR] [--resume [PATH]]
-        [--amp] [--cfg-options key=value ...]
+        [--amp] [--auto-scale-lr] [--cfg-options key=value ...]
     bash tools/dist_train.sh CONFIG NUM_GPUS [ARGS]         # torchrun, --launcher pytorch
     bash tools/slurm_train.sh PARTITION JOB CONFIG [ARGS]   # srun, --launcher slurm
 
-Works on both framework stacks (docs/frameworks.md).
+Works on both framework stacks (docs/frameworks.md); several nodes, Slurm, restarts and
+the batch size: docs/distributed.md. A worker group that torchrun restarts
+(``MAX_RESTARTS``) resumes by itself from the newest loadable checkpoint of the work dir.
 """
 import argparse
 import logging
@@ -17,11 +19,13 @@ from typing import Optional, Tuple
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
-from mmseg_psp_ext.compat import prepare_cpu_distributed  # noqa: E402
 from mmseg_psp_ext.engine import (CheckpointError, check_checkpoint,  # noqa: E402
                                   find_resumable_checkpoint)
+from mmseg_psp_ext.engine.batch_scaling import plan_batch  # noqa: E402
+from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.device import get_device  # noqa: E402
+from mmengine.dist import get_world_size  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
@@ -40,6 +44,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true', default=False,
+        help='scale the lr linearly with the global batch (GPUs x images per GPU) against '
+        "the batch the config is for (auto_scale_lr.base_batch_size, else the config name's "
+        'NxbB), with MMEngine\'s auto_scale_lr')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, as key=value pairs (key="[a,b]" for lists)')
@@ -62,7 +71,17 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    prepare_cpu_distributed(cfg)  # torchrun without CUDA: gloo, CPU DDP, BN for SyncBN
+    try:  # process group (gloo without CUDA), Slurm variables, same config on every node
+        setup_distributed(cfg)
+    except LaunchError as err:
+        sys.exit(f'train.py: {err}')
+    try:
+        batch_note = plan_batch(cfg, get_world_size(), args.auto_scale_lr)
+    except ValueError as err:
+        sys.exit(f'train.py: {err}')
+    if batch_note:
+        print_log(batch_note, logger='current', level=logging.WARNING
+                  if batch_note.startswith('WARNING') else logging.INFO)
 
     # work_dir priority: command line > config > ./work_dirs/<config name>
     if args.work_dir is not None:
@@ -88,13 +107,19 @@ def main() -> None:
                   'autocast) on the CPU', logger='current', level=logging.WARNING)
         cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
 
-    if args.resume is not None:
+    restart = int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0') or 0)
+    if restart:
+        # torchrun restarted the worker group (MAX_RESTARTS): go on from the newest
+        # checkpoint this run wrote, whatever --resume said at the first start.
+        print_log(f'torchrun restart {restart}: resuming from the newest loadable checkpoint '
+                  f'in {cfg.work_dir}', logger='current', level=logging.WARNING)
+    if args.resume is not None or restart:
         # `--resume PATH`, or MMSegmentation's `--resume --cfg-options load_from=PATH`;
         # a load_from in the config file is the initial weights, not a run to resume.
-        given = args.resume if args.resume != 'auto' else (args.cfg_options or {}).get(
-            'load_from')
+        given = ((args.cfg_options or {}).get('load_from') if args.resume == 'auto'
+                 else args.resume)
         try:
-            cfg.resume, cfg.load_from = resume_from(given, cfg)
+            cfg.resume, cfg.load_from = resume_from(given, cfg, restart=bool(restart))
         except CheckpointError as err:
             sys.exit(f'train.py: --resume: {err}')
 
@@ -102,13 +127,16 @@ def main() -> None:
     runner.train()
 
 
-def resume_from(given: Optional[str], cfg: Config) -> Tuple[bool, Optional[str]]:
+def resume_from(given: Optional[str], cfg: Config,
+                restart: bool = False) -> Tuple[bool, Optional[str]]:
     """What ``--resume [PATH]`` sets: ``cfg.resume`` and ``cfg.load_from``.
 
     Args:
         given (str | None): The checkpoint named on the command line, or None for the
             latest one in the work dir.
         cfg (Config): The run's config (``work_dir`` set).
+        restart (bool): A torchrun restart: the work dir's newest loadable checkpoint
+            wins over ``given``, which is used only while the work dir has none.
 
     Returns:
         tuple: ``(resume, load_from)``. ``load_from`` None with ``resume`` True lets
@@ -118,6 +146,10 @@ def resume_from(given: Optional[str], cfg: Config) -> Tuple[bool, Optional[str]]
         CheckpointError: When the given file, or every checkpoint of the work dir, fails
             to load.
     """
+    if restart:
+        path, _ = find_resumable_checkpoint(cfg.work_dir)
+        if path is not None:
+            return True, path
     if given is not None:
         if '://' not in given:  # a local file (MMEngine reads URLs itself)
             check_checkpoint(given)

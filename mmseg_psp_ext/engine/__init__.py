@@ -1,6 +1,7 @@
 """Training safety: atomic checkpoints, non-finite loss guard, resume fallback, load_from fit."""
 from .hooks import AtomicCheckpointHook, CheckpointFitHook, FiniteLossHook
-from .resume import CheckpointError, check_checkpoint, find_resumable_checkpoint
+from .resume import (CheckpointError, check_checkpoint, find_resumable_checkpoint,
+                     load_weights_only)
 
-__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'FiniteLossHook', 'CheckpointError', 'check_checkpoint',
-           'find_resumable_checkpoint']
+__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'FiniteLossHook', 'CheckpointError',
+           'check_checkpoint', 'find_resumable_checkpoint', 'load_weights_only']

@@ -1,26 +1,65 @@
-"""Choosing the checkpoint to resume from, skipping corrupt or truncated ones."""
+"""Choosing the checkpoint to resume from, skipping corrupt or truncated ones; safe loading."""
 import os
 import os.path as osp
+import pickle
 import re
 import warnings
 import zipfile
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+# torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported GLOBAL x.y whose module
+# x is blocked"; compat's getattr guard: "refused getattr(...)".
+_FOREIGN = re.compile(r'unsupported (?:global: )?GLOBAL (\S+)|refused getattr\([^)]*\)',
+                      re.IGNORECASE)
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be loaded; the message names the file and why."""
 
 
+def load_weights_only(path: str, **kwargs: Any) -> Any:
+    """``torch.load(path, weights_only=True)``: a checkpoint that would run code is refused.
+
+    Only tensors, containers, primitives and the MMEngine objects allowlisted by
+    ``mmseg_psp_ext.compat`` are unpickled.
+
+    Args:
+        path (str): The checkpoint file.
+        **kwargs: More ``torch.load`` options (``mmap``...); ``map_location`` is ``'cpu'``.
+
+    Returns:
+        Any: The loaded object.
+
+    Raises:
+        CheckpointError: When the file holds a global outside the allowlist, naming it.
+    """
+    kwargs.setdefault('map_location', 'cpu')
+    try:
+        return torch.load(path, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as err:
+        found = _FOREIGN.search(str(err))
+        if found is None:
+            raise
+        name = found.group(1) or found.group(0)
+        raise CheckpointError(
+            f'{path}: refused: it holds {name}, which a weights-only load does not allow '
+            '(loading it could run code). Only tensors, containers and MMEngine\'s own '
+            'objects are loaded; if you trust its author, re-save the state dict and meta '
+            'from Python without that object') from err
+
+
 def check_checkpoint(path: str) -> None:
     """Checks that a checkpoint file is complete and intact, without unpickling it fully.
 
     A file written by ``torch.save`` is a zip archive: a truncated one has no central
-    directory, and a corrupt one fails the CRC-32 check of a member. Files in the old
-    (non-zip) format are loaded in full.
+    directory, and a corrupt one fails the CRC-32 check of a member; its pickle is then
+    read with ``weights_only=True`` and the tensors memory-mapped (not read). Files in the
+    old (non-zip) format are loaded in full, also with ``weights_only=True``. A checkpoint
+    holding any other global is refused (:func:`load_weights_only`), before MMEngine
+    (whose onedl release falls back to a full unpickling) sees it.
 
     Args:
         path (str): The checkpoint file.
@@ -39,8 +78,9 @@ def check_checkpoint(path: str) -> None:
                 bad = archive.testzip()
             if bad is not None:
                 raise CheckpointError(f'{path}: corrupt (CRC mismatch in {bad})')
+            load_weights_only(path, mmap=True)
         else:
-            torch.load(path, map_location='cpu', weights_only=False)
+            load_weights_only(path)
     except CheckpointError:
         raise
     except zipfile.BadZipFile as err:
