@@ -56,7 +56,7 @@ class Inspection:
 
     def default_crop_size(self, limit: int = 512) -> int:
         """The largest multiple of 8 up to ``limit`` that fits the median short side."""
-        return max(32, min(limit, min(self.median_size())) // 8 * 8)
+        return max(8, min(limit, min(self.median_size())) // 8 * 8)
 
     def class_weights(self, clip: float = 10.0) -> List[float]:
         """Median-frequency balancing of the training pixels: ``median(f) / f_c``.
