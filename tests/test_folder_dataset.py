@@ -362,3 +362,18 @@ def test_tool_reports_bad_input_and_exits_1(tmp_path, capsys):
     assert load_tool('folder_dataset').main([str(root), '--out', str(out),
                                              '--no-progress']) == 1
     assert '--no-reduce-zero-label' in capsys.readouterr().err and not out.exists()
+
+
+def test_generator_writes_a_user_folder(tmp_path, monkeypatch, capsys):
+    out = tmp_path / 'photos'
+    monkeypatch.setattr(sys, 'argv', ['generate_context_demo.py', str(out), '--user-folder',
+                                      '--num-images', '8', '--size', '64'])
+    assert load_tool('generate_context_demo').main() == 0
+    assert 'Wrote 8 pairs' in capsys.readouterr().out
+    assert len(list((out / 'images').glob('*.jpg'))) == 8
+    mask = Image.open(out / 'masks' / 'photo_0000.png')
+    assert mask.mode == 'RGB'
+    ins = inspect_folder(str(out), progress=False)
+    assert ins.encoding['kind'] == 'rgb' and ins.names[-2:] == ['vehicle', 'animal']
+    monkeypatch.setattr(sys, 'argv', ['generate_context_demo.py', str(out), '--user-folder'])
+    assert load_tool('generate_context_demo').main() == 1  # exists: not overwritten
