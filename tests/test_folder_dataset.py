@@ -377,3 +377,11 @@ def test_generator_writes_a_user_folder(tmp_path, monkeypatch, capsys):
     assert ins.encoding['kind'] == 'rgb' and ins.names[-2:] == ['vehicle', 'animal']
     monkeypatch.setattr(sys, 'argv', ['generate_context_demo.py', str(out), '--user-folder'])
     assert load_tool('generate_context_demo').main() == 1  # exists: not overwritten
+
+
+def test_benchmark_script_runs(monkeypatch, capsys):
+    monkeypatch.setattr(sys, 'argv', ['benchmark_folder_dataset.py', '--num', '12', '--size',
+                                      '64', '--encoding', 'rgb', '--repeats', '1'])
+    load_tool('benchmark_folder_dataset').main()
+    printed = capsys.readouterr().out
+    assert '12 masks of 64x64 (rgb)' in printed and 'inspect 2 procs' in printed

@@ -55,8 +55,9 @@ def test_fine_tune_a_generated_user_folder_and_write_rgb_back(tmp_path, monkeypa
     root = tmp_path / 'photos'
     generate_user_folder(str(root), num_images=10, size=64, seed=3)
     cfg_path = tmp_path / 'photos_cfg.py'
-    folder_config(root, cfg_path, '--load-from', str(demo_checkpoint(tmp_path / 'd.pth')),
-                  '--crop-size', '64')
+    cfg = folder_config(root, cfg_path, '--load-from', str(demo_checkpoint(tmp_path / 'd.pth')),
+                        '--crop-size', '64', '--val-fraction', '0.25')
+    assert cfg.layout['val_fraction'] == 0.25
     work = tmp_path / 'work'
     result = subprocess.run(
         [sys.executable, 'tools/train.py', str(cfg_path), '--work-dir', str(work)],
