@@ -191,6 +191,15 @@ def _check_values(scans: List[dict], encoding: dict, k: int, source: str) -> Non
                 'list every class, or set --ignore-index / --reduce-zero-label')
 
 
+def _too_many_colours(scans: List[dict], found: int, allowed: str) -> FolderDatasetError:
+    worst = max(scans, key=lambda s: len(s['hist']))
+    return FolderDatasetError(
+        f'{found} distinct colours in the masks but {allowed} (the most in '
+        f"{worst['key']}: {len(worst['hist'])}); give the colour of each class in a "
+        'classes.csv (name,r,g,b), so that the other colours are reported by file, or fix '
+        'the masks (nothing was changed)')
+
+
 def _decide_rgb(scans: List[dict], table: Optional[ClassTable], max_colours: int) -> Decision:
     totals: Dict[int, int] = {}
     for s in scans:
@@ -218,12 +227,8 @@ def _decide_rgb(scans: List[dict], table: Optional[ClassTable], max_colours: int
     colours = sorted(totals)
     if table is not None:
         if len(colours) > len(table.names):
-            worst = max(scans, key=lambda s: len(s['hist']))
-            raise FolderDatasetError(
-                f'{len(colours)} distinct colours in the masks but {len(table.names)} classes '
-                f"in {table.source} (the most in {worst['key']}: {len(worst['hist'])}); give "
-                'the colour of each class (classes.csv: name,r,g,b) so the others can be '
-                'reported by file, or fix the masks (nothing was changed)')
+            raise _too_many_colours(scans, len(colours),
+                                    f'{len(table.names)} classes in {table.source}')
         if len(colours) < len(table.names):
             raise FolderDatasetError(
                 f'{len(colours)} distinct colours in the masks but {len(table.names)} classes '
@@ -236,12 +241,8 @@ def _decide_rgb(scans: List[dict], table: Optional[ClassTable], max_colours: int
                        + '; put the colours in classes.csv if that is wrong')
     else:
         if len(colours) > max_colours:
-            worst = max(scans, key=lambda s: len(s['hist']))
-            raise FolderDatasetError(
-                f'{len(colours)} distinct colours in the masks, more than --max-colours '
-                f"{max_colours} (the most in {worst['key']}: {len(worst['hist'])}): are "
-                'these colour masks? Give a classes.csv (name,r,g,b) or raise --max-colours '
-                '(nothing was changed)')
+            raise _too_many_colours(scans, len(colours), f'--max-colours {max_colours} '
+                                    'without a class list (raise it if that is right)')
         names = [hex_colour(_rgb(c)) for c in colours]
         reasons.append(f'RGB colour masks without a class list: each of the {len(colours)} '
                        'colours is a class, named by its hex code')

@@ -9,15 +9,13 @@ the case of fine-tuning a checkpoint on one's own data.
 """
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Tuple
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ...utils.atomic_io import current_umask
+from ...utils.atomic_io import atomic_folder
 from ..context_demo import CONTEXTS, render_scene
 
 #: (name, RGB colour) of the classes, in index order.
@@ -54,17 +52,7 @@ def generate_user_folder(out_dir: str, num_images: int = 120, size: int = 256,
     """
     if num_images < 2:
         raise ValueError(f'num_images={num_images}: at least 2 (one for each split)')
-    out_dir = osp.abspath(out_dir)
-    if osp.isdir(out_dir) and not os.listdir(out_dir):
-        os.rmdir(out_dir)
-    if osp.exists(out_dir) and not overwrite:
-        raise FileExistsError(f'{out_dir} already exists; pass overwrite=True (--overwrite) '
-                              'to replace it')
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.tmp-', dir=parent)
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())
+    with atomic_folder(out_dir, overwrite) as tmp:
         os.makedirs(osp.join(tmp, 'images'))
         os.makedirs(osp.join(tmp, 'masks'))
         for index in tqdm(range(num_images), desc='user folder', unit='img',
@@ -84,10 +72,4 @@ def generate_user_folder(out_dir: str, num_images: int = 120, size: int = 256,
             for name, (r, g, b) in USER_CLASSES:
                 f.write(f'{name},{r},{g},{b}\n')
             f.write('ignore,{},{},{}\n'.format(*IGNORE_COLOUR))
-        if osp.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return num_images
