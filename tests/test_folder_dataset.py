@@ -67,7 +67,8 @@ def snapshot(root: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------ layouts
-@pytest.mark.parametrize('layout', ['flat', 'voc_lists', 'inner', 'outer', 'nested'])
+@pytest.mark.parametrize('layout', ['flat', 'voc_lists', 'inner', 'outer', 'outer_mixed',
+                                    'nested'])
 def test_layouts_pair_by_name_and_split(tmp_path, layout):
     root = tmp_path / 'data'
     mask = labels_of(0)
@@ -92,6 +93,12 @@ def test_layouts_pair_by_name_and_split(tmp_path, layout):
             for i in range(n):
                 write_pair(root, f'{split}/images/d{i}.jpg', f'{split}/labels/d{i}.png', mask)
         expect = {'train': 2, 'val': 1}
+    elif layout == 'outer_mixed':  # other folder names in each split
+        write_pair(root, 'train/images/f0.jpg', 'train/labels/f0.png', mask)
+        write_pair(root, 'train/images/f1.jpg', 'train/labels/f1.png', mask)
+        write_pair(root, 'val/img/f2.jpg', 'val/gt/f2.png', mask)
+        expect = {'train': 2, 'val': 1}
+        assert find_layout(str(root)).record()['images'] is None
     else:
         for i in range(4):
             write_pair(root, f'imgs/site{i % 2}/e{i}.jpg', f'annotations/site{i % 2}/e{i}.png',

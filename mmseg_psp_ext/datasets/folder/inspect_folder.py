@@ -96,7 +96,8 @@ class Inspection:
         lay, counts = self.layout, self.counts()
         sizes = np.array(list(self.sizes.values()))
         lines = [f'Folder {lay.root}',
-                 f'  images/masks: {lay.images}/ and {lay.masks}/; split by '
+                 f'  images/masks: {lay.images or "(per split)"}/ and '
+                 f'{lay.masks or "(per split)"}/; split by '
                  + {'outer': 'train/ and val/ folders around them',
                     'inner': 'train/ and val/ folders inside them',
                     'lists': 'list files ' + ', '.join(lay.list_files.values()),

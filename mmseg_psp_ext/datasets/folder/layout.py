@@ -63,8 +63,8 @@ class Layout:
 
     Args:
         root (str): The dataset root.
-        images (str): The image folder's name (inside the split folders for
-            ``split_by='outer'``).
+        images (str, optional): The image folder's name (inside the split folders for
+            ``split_by='outer'``; None when the splits name it differently).
         masks (str): The mask folder's name.
         split_by (str): ``'outer'`` (``train/images``), ``'inner'`` (``images/train``),
             ``'lists'`` (``train.txt``/``val.txt``) or ``'hash'``.
@@ -76,8 +76,8 @@ class Layout:
         list_files (dict): The list file of each split, if any.
     """
     root: str
-    images: str
-    masks: str
+    images: Optional[str]
+    masks: Optional[str]
     split_by: str
     val_fraction: float
     pairs: List[Pair] = field(default_factory=list)
@@ -225,10 +225,11 @@ def find_layout(root: str, images: Optional[str] = None, masks: Optional[str] = 
     lists: Dict[str, str] = {}
     if outer and not has_top_images:
         split_by = 'outer'
-        pairs, lone_images, lone_masks = [], [], []
+        pairs, lone_images, lone_masks, names = [], [], [], set()
         for split, folder in outer.items():
             img_name = _pick(folder, images, IMAGE_DIR_NAMES, 'image', '--images')
             mask_name = _pick(folder, masks, MASK_DIR_NAMES, 'mask', '--masks')
+            names.add((img_name, mask_name))
             found_images, bad_i = list_files(osp.join(folder, img_name))
             found_masks, bad_m = list_files(osp.join(folder, mask_name))
             others += bad_i + bad_m
@@ -236,7 +237,8 @@ def find_layout(root: str, images: Optional[str] = None, masks: Optional[str] = 
             pairs += p
             lone_images += li
             lone_masks += lm
-        images, masks = img_name, mask_name
+        # one name for both splits is recorded; other names are looked for again
+        images, masks = names.pop() if len(names) == 1 else (images, masks)
         unlisted: List[str] = []
     else:
         images = _pick(root, images, IMAGE_DIR_NAMES, 'image', '--images')
