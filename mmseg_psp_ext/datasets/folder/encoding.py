@@ -121,22 +121,24 @@ def decide_encoding(scans: List[dict], table: Optional[ClassTable],
         values.update(s['hist'])
     palettes = [s for s in single if s['mode'] == 'P']
     reasons = []
-    if not palettes and values <= {0, 255} and 255 in values and names is None \
-            or not palettes and values <= {0, 255} and 255 in values and len(names) == 2:
+    two_classes = not palettes and (names is None or len(names) == 2)
+    if two_classes and values <= {0, 255} and 255 in values:
         names = names or ['background', 'foreground']
         encoding = dict(kind='binary', values=[0, 255], reduce_zero_label=False,
                         ignore_index=ignore_index, num_classes=2)
         reasons.append('binary masks 0/255: two classes (0 -> 0, 255 -> 1)')
         return Decision(encoding, names, [[0, 0, 0], [255, 255, 255]], reasons)
-    if not palettes and values <= {0, 1} and (names is None or len(names) == 2) \
-            and reduce_zero_label is not True:
+    if two_classes and values <= {0, 1} and reduce_zero_label is not True:
         names = names or ['background', 'foreground']
         encoding = dict(kind='index', reduce_zero_label=False, ignore_index=ignore_index,
                         num_classes=2)
         reasons.append('binary masks 0/1: two classes, used as they are')
         return Decision(encoding, names, [[0, 0, 0], [255, 255, 255]], reasons)
     labels = sorted(values - {ignore_index})
-    top = labels[-1] if labels else 0
+    if not labels:
+        raise FolderDatasetError(f'every mask holds only the ignore value {ignore_index}: '
+                                 'nothing is labelled; check --ignore-index or the export')
+    top = labels[-1]
     if names is not None:
         k = len(names)
         if reduce_zero_label is None:
