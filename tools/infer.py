@@ -141,8 +141,8 @@ class Writer:
         self.label_offset = 1 if model.dataset_meta.get('reduce_zero_label') else 0
         self.num_values = model.decode_head.num_classes + self.label_offset
         # the user's own mask encoding (configs of tools/folder_dataset.py), else None
-        self.encoding = (model.dataset_meta.get('mask_encoding')
-                         or model.cfg.get('mask_encoding'))
+        cfg = getattr(model, 'cfg', None) or {}
+        self.encoding = model.dataset_meta.get('mask_encoding') or cfg.get('mask_encoding')
 
     def label_image(self, labels: np.ndarray) -> np.ndarray:
         dtype = np.uint8 if self.num_values <= 256 else np.uint16
