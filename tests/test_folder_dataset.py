@@ -392,3 +392,20 @@ def test_benchmark_script_runs(monkeypatch, capsys):
     load_tool('benchmark_folder_dataset').main()
     printed = capsys.readouterr().out
     assert '12 masks of 64x64 (rgb)' in printed and 'inspect 2 procs' in printed
+
+
+def test_dataset_metainfo_is_plain_python_for_weights_only_checkpoints(tmp_path):
+    """The metainfo (saved in checkpoints) holds no ConfigDict, which weights_only refuses."""
+    import io
+    import torch
+    from mmseg.registry import DATASETS
+    root = rgb_folder(tmp_path / 'data')
+    out = tmp_path / 'cfg.py'
+    assert load_tool('folder_dataset').main(
+        [str(root), '--out', str(out), '--base', DEMO_CONFIG, '--no-progress']) == 0
+    dataset = DATASETS.build(Config.fromfile(str(out)).train_dataloader.dataset)
+    buffer = io.BytesIO()
+    torch.save({'meta': {'dataset_meta': dataset.metainfo}}, buffer)
+    buffer.seek(0)
+    meta = torch.load(buffer, weights_only=True)['meta']['dataset_meta']
+    assert meta['mask_encoding']['kind'] == 'rgb' and type(meta['mask_encoding']) is dict

@@ -1,6 +1,7 @@
 """``FolderSegDataset``: a user's folder of images and masks, as ``tools/folder_dataset.py``
 found it."""
-from typing import List, Optional
+from collections.abc import Mapping
+from typing import Any, List, Optional
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -8,6 +9,19 @@ from mmseg.registry import DATASETS
 from ..sample_check_mixin import SampleCheckMixin
 from .convert import converted_path
 from .layout import FolderDatasetError, find_layout
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every mapping (a config's ``ConfigDict``) as a ``dict``, lists as lists.
+
+    The metainfo goes into every checkpoint's meta, which ``torch.load(weights_only=True)``
+    (torch >= 2.6, as mmengine 0.10.7 loads) refuses to unpickle when it holds a ConfigDict.
+    """
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(item) for item in value)
+    return value
 
 
 @DATASETS.register_module()
@@ -44,7 +58,8 @@ class FolderSegDataset(SampleCheckMixin, BaseSegDataset):
         self.split = split
         self.layout = dict(layout or {})
         self.seg_root = seg_root
-        self.mask_encoding = mask_encoding
+        self.mask_encoding = plain(mask_encoding)
+        kwargs['metainfo'] = plain(kwargs['metainfo'])
         kwargs.setdefault('img_suffix', '')
         kwargs.setdefault('seg_map_suffix', '.png')
         super().__init__(**kwargs)
