@@ -171,6 +171,30 @@ COMMANDS: List[Entry] = [
                  'dev-time regeneration: the generated modules match the .proto files')),
     Entry(r'cd mmseg_psp_ext/converters && /tmp/protoc/bin/python -m grpc_tools\.protoc .*',
           ByTest('tests/test_convert_caffe.py::test_generated_modules_match_the_protos', '')),
+    # your own data (docs/own_data.md, README)
+    Entry(r'python tools/generate_context_demo\.py data/my_photos --user-folder',
+          ByTest('tests/test_folder_dataset.py::test_generator_writes_a_user_folder', '')),
+    Entry(r'python tools/folder_dataset\.py data/my_photos --out work_dirs/my_photos(_scratch)?'
+          r'\.py --base configs/demo/pspnet_r18_context_demo\.py( --load-from \S+\.pth)? '
+          r'--iters \d+ --val-fraction [\d.]+',
+          ByTest('tests/test_folder_dataset_train.py::test_fine_tune_a_generated_user_folder_'
+                 'and_write_rgb_back', 'the same options on a generated user folder (8-class '
+                 'checkpoint, 2 iterations)')),
+    Entry(r'python tools/folder_dataset\.py DATA_DIR --out CONFIG .*',
+          ByTest('tests/test_folder_dataset.py::test_default_base_is_the_zoo_config_with_its_'
+                 'checkpoint', 'the default base and its zoo load_from; the options in '
+                 'test_tool_writes_a_config_the_framework_builds')),
+    Entry(r'python tools/train\.py (CONFIG|work_dirs/my_photos(_scratch)?\.py)',
+          ByTest('tests/test_folder_dataset_train.py::test_fine_tune_a_generated_user_folder_and_write_rgb_back',
+                 'tools/train.py on a config of tools/folder_dataset.py (a generated user '
+                 'folder, --load-from a checkpoint with 8 classes, 2 iterations)')),
+    Entry(r'python tools/infer\.py (CONFIG|work_dirs/my_photos\.py) \S+\.pth \S+ --out \S+',
+          ByTest('tests/test_folder_dataset_train.py::test_fine_tune_a_generated_user_folder_and_write_rgb_back',
+                 'infer.py on the fine-tuned checkpoint writes the RGB colours of the masks')),
+    Entry(r'python tools/benchmark_folder_dataset\.py --num \d+ --size \d+ --encoding rgb '
+          r'--repeats \d+',
+          ByTest('tests/test_folder_dataset.py::test_benchmark_script_runs',
+                 'the same options on 12 masks of 64x64, in-process')),
     # the demo
     Entry(r'python tools/generate_context_demo\.py .*',
           ByTest('tests/test_demo_dataset.py::test_cli', '')),

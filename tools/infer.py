@@ -11,7 +11,8 @@ folder layout of INPUT:
 - ``labels/NAME.png``: class indices (8-bit, or 16-bit beyond 255 classes), in the
   dataset's label-file convention: for datasets with ``reduce_zero_label`` (ADE20K,
   the demo set) 0 is "other" and class ``i`` is written as ``i + 1``, exactly as
-  ``tools/test.py --out`` does;
+  ``tools/test.py --out`` does; for a config of ``tools/folder_dataset.py``, in the
+  encoding of the user's masks (index, 0/255, their palette or their RGB colours);
 - ``masks/NAME.png``: the labels painted with the palette;
 - ``overlays/NAME.png``: the image blended with the mask (``--opacity``) and a legend of
   the classes present, with their pixel shares.
@@ -41,6 +42,7 @@ import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin)
 from mmseg_psp_ext.deploy import export_onnx  # noqa: E402
 from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor  # noqa: E402
 from mmseg_psp_ext.deploy.predictor import SegPredictor  # noqa: E402
+from mmseg_psp_ext.datasets.folder import encode_labels  # noqa: E402
 from mmseg_psp_ext.utils.atomic_io import atomic_write  # noqa: E402
 from mmseg_psp_ext.visualization import (colorize, default_palette,  # noqa: E402
                                          overlay_with_legend)
@@ -138,6 +140,9 @@ class Writer:
         self.opacity = opacity
         self.label_offset = 1 if model.dataset_meta.get('reduce_zero_label') else 0
         self.num_values = model.decode_head.num_classes + self.label_offset
+        # the user's own mask encoding (configs of tools/folder_dataset.py), else None
+        cfg = getattr(model, 'cfg', None) or {}
+        self.encoding = model.dataset_meta.get('mask_encoding') or cfg.get('mask_encoding')
 
     def label_image(self, labels: np.ndarray) -> np.ndarray:
         dtype = np.uint8 if self.num_values <= 256 else np.uint16
@@ -152,7 +157,12 @@ class Writer:
     def write_image_outputs(self, relative: Path, image: np.ndarray,
                             labels: np.ndarray) -> None:
         name = relative.with_suffix('.png')
-        encode_png(self.out_dir / 'labels' / name, self.label_image(labels))
+        if self.encoding:
+            label_file = encode_labels(labels, self.encoding)
+            atomic_write(str(self.out_dir / 'labels' / name),
+                         lambda f: label_file.save(f, format='PNG'))
+        else:
+            encode_png(self.out_dir / 'labels' / name, self.label_image(labels))
         encode_png(self.out_dir / 'masks' / name,
                    np.ascontiguousarray(colorize(labels, self.palette)[:, :, ::-1]))
         encode_png(self.out_dir / 'overlays' / name, self.overlay(image, labels))

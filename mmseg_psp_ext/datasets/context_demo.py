@@ -15,9 +15,7 @@ The files follow ADE20K's layout (``images/{training,validation}/*.jpg``,
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import cv2
 import numpy as np
@@ -26,7 +24,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .data_root_check import DataRootCheckMixin
-from ..utils.atomic_io import current_umask
+from ..utils.atomic_io import atomic_folder
 
 #: Scene types; the index is also the scene's class label minus 1.
 CONTEXTS = ('water', 'road', 'grass', 'sky')
@@ -184,17 +182,7 @@ def generate_context_demo(out_dir: str,
     """
     if num_train < 1 or num_val < 1:
         raise ValueError(f'num_train={num_train} and num_val={num_val} must be positive')
-    out_dir = osp.abspath(out_dir)
-    if osp.isdir(out_dir) and not os.listdir(out_dir):
-        os.rmdir(out_dir)  # an empty folder counts as absent
-    if osp.exists(out_dir) and not overwrite:
-        raise FileExistsError(f'{out_dir} already exists; pass overwrite=True (--overwrite) '
-                              'to replace it')
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.tmp-', dir=parent)
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the set is renamed
+    with atomic_folder(out_dir, overwrite) as tmp:
         counts = {}
         for split_id, (split, count) in enumerate(zip(SPLITS, (num_train, num_val))):
             img_dir = osp.join(tmp, 'images', split)
@@ -216,16 +204,6 @@ def generate_context_demo(out_dir: str,
         with open(osp.join(tmp, 'meta.json'), 'w') as f:
             json.dump(dict(classes=CLASSES, palette=PALETTE, size=size, seed=seed,
                            counts=counts), f, indent=1)
-        old: Optional[str] = None
-        if osp.exists(out_dir):  # overwrite: move the old set aside, then swap
-            old = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.old-', dir=parent)
-            os.replace(out_dir, osp.join(old, 'data'))
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return counts
 
 

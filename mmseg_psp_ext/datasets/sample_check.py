@@ -7,7 +7,7 @@ that all three report a bad file in the same words.
 import os
 import os.path as osp
 from multiprocessing import current_process, get_context
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -212,6 +212,38 @@ def unreadable_message(path: str, what: str, error: BaseException) -> str:
             f'pair; {CHECK_TOOL_HINT}')
 
 
+def parallel_map(func: Callable[[Any], Any], items: Sequence[Any], nproc: int = 2,
+                 desc: str = '', progress: bool = True, unit: str = 'item') -> List[Any]:
+    """``[func(item) for item in items]`` in ``nproc`` processes, with a tqdm progress bar.
+
+    Processes are forked where the platform allows (they keep the parent's imports;
+    spawn would re-import torch in each); one process inside a daemon (e.g. a
+    DataLoader worker), which cannot have children.
+
+    Args:
+        func (Callable): A picklable (module-level) function of one item.
+        items (Sequence): The items.
+        nproc (int): Processes; 1 runs in this process.
+        desc (str): Label of the progress bar.
+        progress (bool): Show the bar (on stderr).
+        unit (str): Unit of the bar.
+
+    Returns:
+        list: The results, in the order of ``items``.
+    """
+    from tqdm import tqdm
+
+    bar_args = dict(total=len(items), desc=desc, disable=not progress, unit=unit)
+    nproc = max(1, min(int(nproc), len(items)))
+    if current_process().daemon:
+        nproc = 1
+    if nproc == 1:
+        return [func(item) for item in tqdm(items, **bar_args)]
+    method = 'fork' if hasattr(os, 'fork') else 'spawn'
+    with get_context(method).Pool(nproc) as pool:
+        return list(tqdm(pool.imap(func, items, chunksize=8), **bar_args))
+
+
 def check_pairs(samples: Sequence[dict], nproc: int = 2, desc: str = 'checking',
                 progress: bool = True) -> List[str]:
     """``check_pair`` over many samples, in ``nproc`` processes, with a tqdm progress bar.
@@ -219,24 +251,8 @@ def check_pairs(samples: Sequence[dict], nproc: int = 2, desc: str = 'checking',
     Returns:
         list[str]: All problems, in the order of ``samples``.
     """
-    from tqdm import tqdm
-
-    problems: List[str] = []
-    bar_args = dict(total=len(samples), desc=desc, disable=not progress, unit='pair')
-    nproc = max(1, min(int(nproc), len(samples)))
-    if current_process().daemon:  # e.g. a lazily initialised dataset in a DataLoader worker
-        nproc = 1
-    if nproc > 1:
-        # fork keeps the parent's imports (spawn re-imports torch per worker); not on
-        # platforms without it
-        method = 'fork' if hasattr(os, 'fork') else 'spawn'
-        with get_context(method).Pool(nproc) as pool:
-            for found in tqdm(pool.imap(check_pair, samples, chunksize=8), **bar_args):
-                problems += found
-    else:
-        for sample in tqdm(samples, **bar_args):
-            problems += check_pair(sample)
-    return problems
+    found = parallel_map(check_pair, samples, nproc, desc, progress, unit='pair')
+    return [problem for problems in found for problem in problems]
 
 
 def summarise(items: Iterable[str], limit: int = 10) -> Tuple[str, int]:

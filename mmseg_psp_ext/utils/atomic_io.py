@@ -6,10 +6,13 @@ after a crash or power loss the path holds either the old content or the complet
 Files get the mode an ordinary ``open(path, 'w')`` would give them (``0o666`` less the
 process umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 """
+import contextlib
 import os
 import os.path as osp
 import secrets
-from typing import IO, Callable, Iterable
+import shutil
+import tempfile
+from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -107,3 +110,41 @@ def atomic_write_png(path: str, array: np.ndarray) -> None:
 def atomic_write_lines(path: str, lines: Iterable[str]) -> None:
     """Writes one item a line, atomically."""
     atomic_write(path, lambda f: f.writelines(f'{line}\n' for line in lines), mode='w')
+
+
+@contextlib.contextmanager
+def atomic_folder(out_dir: str, overwrite: bool = False) -> Iterator[str]:
+    """Yields a temporary folder beside ``out_dir`` that becomes ``out_dir`` at the end.
+
+    An interrupted or failed block leaves nothing at ``out_dir`` (the temporary folder is
+    removed); with ``overwrite`` an existing ``out_dir`` is moved aside and swapped out.
+
+    Args:
+        out_dir (str): The folder to create; an empty existing folder counts as absent.
+        overwrite (bool): Replace an existing ``out_dir``; otherwise it is an error.
+
+    Raises:
+        FileExistsError: ``out_dir`` exists and is not empty, without ``overwrite``.
+    """
+    out_dir = osp.abspath(out_dir)
+    if osp.isdir(out_dir) and not os.listdir(out_dir):
+        os.rmdir(out_dir)  # an empty folder counts as absent
+    if osp.exists(out_dir) and not overwrite:
+        raise FileExistsError(f'{out_dir} already exists; pass overwrite=True (--overwrite) '
+                              'to replace it')
+    parent = osp.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.tmp-', dir=parent)
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; it is renamed
+        yield tmp
+        old = None
+        if osp.exists(out_dir):  # overwrite: move the old folder aside, then swap
+            old = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.old-', dir=parent)
+            os.replace(out_dir, osp.join(old, 'data'))
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
