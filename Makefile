@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements/onedl.txt requirements/runtime.txt requirements/tests.txt setup.py
+$(VENV)/.installed: requirements/onedl.txt requirements/quantization.txt requirements/runtime.txt \
+		requirements/tests.txt setup.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements/onedl.txt
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e .
