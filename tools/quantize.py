@@ -2,7 +2,8 @@
 
     python tools/quantize.py CONFIG CHECKPOINT OUT [--backend openvino|onnxruntime]
         [--calib-images 300] [--calib-dir DIR] [--eval-images N] [--max-drop POINTS]
-        [--size H W | --dynamic] [--preset mixed|performance] [--float-layers PREFIX ...]
+        [--size H W | --dynamic] [--onnx FP32.onnx] [--preset mixed|performance]
+        [--float-layers PREFIX ...] [--no-eval] [--cfg-options k=v ...]
 
 Exports the model to ONNX, quantizes it statically (``openvino``: NNCF, writes OUT ``.xml``
 and ``.bin``; ``onnxruntime``: ONNX Runtime's ``quantize_static``, writes OUT ``.onnx``),
@@ -28,6 +29,8 @@ import time
 from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
+
+from mmengine.config import DictAction  # noqa: E402
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin)
 from mmseg_psp_ext.deploy import build_backend, export_onnx  # noqa: E402
@@ -86,6 +89,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--float-layers', nargs='+', default=[], metavar='PREFIX',
                         help='module prefixes to keep in float from the start, e.g. '
                         'decode_head.conv_seg')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, as key=value pairs')
     parser.add_argument('--no-eval', action='store_true',
                         help='skip the evaluation (no accuracy figures in the JSON)')
     args = parser.parse_args(argv)
@@ -202,7 +207,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         require(*LIBRARY[args.backend])
         require('onnx', 'onnx')
-        model = load_segmentor(args.config, args.checkpoint, 'cpu')
+        model = load_segmentor(args.config, args.checkpoint, 'cpu', args.cfg_options)
         paths = calibration_paths(args, model.cfg)
     except (MissingDependencyError, CheckpointError, CalibrationError,
             FileNotFoundError) as err:
