@@ -87,8 +87,9 @@ def parse_args() -> argparse.Namespace:
                         'only; int8: --backend onnxruntime/openvino, quantized on the fly')
     parser.add_argument('--calib-images', type=int, default=10,
                         help='--dtype int8: generated scenes to calibrate on (default 10)')
-    parser.add_argument('--float-layers', nargs='+', default=[], metavar='PREFIX',
-                        help='--dtype int8: module prefixes kept in float')
+    parser.add_argument('--float-layers', nargs='*', default=['decode_head.conv_seg'],
+                        metavar='PREFIX', help='--dtype int8: module prefixes kept in float '
+                        '(default: the classifier, as tools/quantize.py)')
     parser.add_argument('--backend', choices=['eager', 'onnxruntime', 'openvino'],
                         default='eager', help='how ours runs (infer mode)')
     parser.add_argument('--size', type=int, default=512, help='square input side')

@@ -42,7 +42,8 @@ from mmseg_psp_ext.deploy.evaluation import (evaluate, pixel_agreement,  # noqa:
                                              validation_loader)
 from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor  # noqa: E402
 from mmseg_psp_ext.deploy.predictor import attach_backend  # noqa: E402
-from mmseg_psp_ext.deploy.quantization import (DEFAULT_FLOAT_TYPES,  # noqa: E402
+from mmseg_psp_ext.deploy.quantization import (DEFAULT_FLOAT_LAYERS,  # noqa: E402
+                                               DEFAULT_FLOAT_TYPES,
                                                MissingDependencyError, conv_layers,
                                                layer_groups, model_files, nodes_in_scope,
                                                quantize, require)
@@ -86,9 +87,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--preset', choices=['mixed', 'performance'], default='mixed',
                         help='mixed: asymmetric activations (default); performance: '
                         'symmetric activations')
-    parser.add_argument('--float-layers', nargs='+', default=[], metavar='PREFIX',
-                        help='module prefixes to keep in float from the start, e.g. '
-                        'decode_head.conv_seg')
+    parser.add_argument('--float-layers', nargs='*', default=list(DEFAULT_FLOAT_LAYERS),
+                        metavar='PREFIX',
+                        help='module prefixes kept in float from the start (default: '
+                        f'{" ".join(DEFAULT_FLOAT_LAYERS)}, the classifier; give the '
+                        'option alone to quantize it too)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, as key=value pairs')
     parser.add_argument('--no-eval', action='store_true',
