@@ -205,7 +205,7 @@ COMMANDS: List[Entry] = [
                  'both backends on a tiny demo set (3 calibration, 3 validation images), '
                  'random weights; the JSON and the printed figures checked')),
     Entry(r'python tools/quantize\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
-          r'\S+\.xml --max-drop [\d.]+',
+          r'\S+\.(xml|onnx) --max-drop [\d.]+',
           ByTest('tests/test_quantize.py::test_max_drop_keeps_groups_in_float_until_met',
                  'the search on the demo config (and test_max_drop_that_cannot_be_met_'
                  'writes_nothing for the failure)')),
