@@ -13,7 +13,7 @@ calibrated on ``--calib-images`` images spread over the config's training set (o
 (PyTorch) and the INT8 model (the backend, through the config's test mode) on the
 validation set (its first ``--eval-images``) and prints both mIoUs, the drop and the pixel
 agreement. With ``--max-drop``, groups of layers are kept in float, from the output back,
-until the drop is within the limit. Beside OUT, ``OUT-stem.json`` records the calibration
+until the drop is within the limit. Beside OUT, a JSON of the same stem records the calibration
 images, the sizes, the layers kept in float and the measured figures. Everything is
 written in a staging folder and moved into place at the end: a failed run leaves nothing.
 The INT8 model is a backend like the fp32 graph: ``tools/infer.py``, ``tools/test.py`` and
