@@ -64,7 +64,8 @@ setup(
         'demo': ['gradio==6.31.0'],  # tools/web_demo.py
         # torch.onnx.export(dynamo=True) translates through onnxscript; the tested
         # versions are pinned in requirements/tests.txt.
-        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino'],
+        # NNCF (INT8 quantization for OpenVINO): requirements/quantization.txt.
+        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino', 'nncf'],
     },
     license='Apache-2.0',
 )

@@ -78,3 +78,18 @@ def test_dataset_mode_reports_agreement_and_both_mious(tmp_path, dtype):
     else:  # bf16 rounding; on untrained weights it flips near-tied argmaxes (see README)
         assert 0 < report['relative_diff'] < 0.1 and 0 <= report['pixel_agreement'] <= 1
     assert 0 <= report['miou_ours'] <= 100 and 0 <= report['miou_reference'] <= 100
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime',
+                                     pytest.param('openvino', marks=pytest.mark.nncf)])
+def test_infer_int8_quantizes_on_the_fly(backend):
+    report = benchmark('--backend', backend, '--dtype', 'int8', '--calib-images', '2')
+    assert (report['dtype'], report['backend']) == ('int8', backend)
+    # INT8 against the fp32 reference on random weights and a random input: close, not equal.
+    assert 0 < report['relative_diff'] < 0.5 and report['pixel_agreement'] > 0.5
+
+
+def test_int8_needs_an_exported_backend():
+    result = subprocess.run([sys.executable, 'tools/benchmark.py', CONFIG, '--dtype', 'int8'],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and '--dtype int8 needs --backend' in result.stderr

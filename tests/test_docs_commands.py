@@ -235,6 +235,30 @@ COMMANDS: List[Entry] = [
           r'--out \S+ --backend (onnxruntime|openvino) --onnx \S+\.onnx',
           ByTest('tests/test_infer.py::test_export_tool_and_onnx_backends_match_eager',
                  'the exported file on both backends; labels match eager')),
+    # INT8 quantization (docs/quantization.md), on the demo config
+    Entry(r'python tools/quantize\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'\S+\.(xml|onnx)( --backend (openvino|onnxruntime))?',
+          ByTest('tests/test_quantize.py::test_quantize_end_to_end_json_and_dynamic_sizes',
+                 'both backends on a tiny demo set (3 calibration, 3 validation images), '
+                 'random weights; the JSON and the printed figures checked')),
+    Entry(r'python tools/quantize\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'\S+\.(xml|onnx) --max-drop [\d.]+',
+          ByTest('tests/test_quantize.py::test_max_drop_keeps_groups_in_float_until_met',
+                 'the search on the demo config (and test_max_drop_that_cannot_be_met_'
+                 'writes_nothing for the failure)')),
+    Entry(r'python tools/(infer|test)\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'(\S+ --out \S+ )?--backend openvino --onnx \S+\.xml',
+          ByTest('tests/test_quantize.py::test_int8_backend_in_test_py_and_infer',
+                 'the INT8 file of both backends in test.py (whole and slide) and infer.py')),
+    Entry(r'python tools/web_demo\.py configs/demo/pspnet_r18_context_demo\.py \S+\.pth '
+          r'--backend openvino --onnx \S+\.xml',
+          ByTest('tests/test_quantize.py::test_web_demo_serves_the_int8_model',
+                 'web_demo.main with an INT8 file (ONNX Runtime), launch stubbed; its '
+                 'predictions agree with fp32')),
+    Entry(r'python tools/benchmark\.py configs/pspnet_r50_ade20k\.py --backend '
+          r'(openvino|onnxruntime) --dtype int8 --iters 5 --warmup 1',
+          ByTest('tests/test_benchmark.py::test_infer_int8_quantizes_on_the_fly',
+                 'both backends on the demo config at 64x64 (R50 at 512x512 takes minutes)')),
     # resuming (README: train and test)
     Entry(r'python tools/train\.py configs/pspnet_r50_ade20k\.py --resume',
           ByTest('tests/test_frameworks_crash_safety.py::'

@@ -1,8 +1,9 @@
 """Times our PSPNet against MMSegmentation's own, same weights and inputs, in one process.
 
-    python tools/benchmark.py CONFIG [--mode {infer,train}] [--dtype {fp32,bf16}]
+    python tools/benchmark.py CONFIG [--mode {infer,train}] [--dtype {fp32,bf16,int8}]
         [--backend {eager,onnxruntime,openvino}] [--size S] [--batch N] [--iters N]
         [--fuse-conv-bn] [--channels-last] [--checkpoint CKPT] [--dataset]
+        [--calib-images N] [--float-layers PREFIX ...]
 
 The reference is always MMSegmentation's PSPNet in eager fp32: CONFIG's model with our
 module names mapped to theirs (``DilatedResNet`` -> ``ResNetV1c``, ``PPMHead`` ->
@@ -21,6 +22,11 @@ argmax agreement) are those of the logits for the same input (in train mode: tra
 BN, same dropout seed; train mode also compares the total loss and every parameter's
 gradient, relative = max abs diff over max abs gradient). ``--dataset`` instead runs both
 over CONFIG's test set with ``--checkpoint`` and reports pixel agreement and both mIoUs.
+
+``--dtype int8`` (``--backend onnxruntime`` or ``openvino``) quantizes the exported graph
+on the fly as ``tools/quantize.py`` does (ONNX Runtime's ``quantize_static``, or NNCF),
+calibrated on ``--calib-images`` generated demo scenes, and times the INT8 model; the
+logit differences are then those of INT8 against the fp32 reference.
 
 Prints progress, a table, and as its last line one JSON object.
 """
@@ -76,8 +82,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/pspnet_r50_ade20k.py'),
                         help='our model config (default: configs/pspnet_r50_ade20k.py)')
     parser.add_argument('--mode', choices=['infer', 'train'], default='infer')
-    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
-                        help='our precision (the reference is always fp32); fp16: CUDA only')
+    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16', 'int8'], default='fp32',
+                        help='our precision (the reference is always fp32); fp16: CUDA '
+                        'only; int8: --backend onnxruntime/openvino, quantized on the fly')
+    parser.add_argument('--calib-images', type=int, default=10,
+                        help='--dtype int8: generated scenes to calibrate on (default 10)')
+    parser.add_argument('--float-layers', nargs='*', default=['decode_head.conv_seg'],
+                        metavar='PREFIX', help='--dtype int8: module prefixes kept in float '
+                        '(default: the classifier, as tools/quantize.py)')
     parser.add_argument('--backend', choices=['eager', 'onnxruntime', 'openvino'],
                         default='eager', help='how ours runs (infer mode)')
     parser.add_argument('--size', type=int, default=512, help='square input side')
@@ -113,8 +125,11 @@ def parse_args() -> argparse.Namespace:
         parser.error('--dataset is for --mode infer --backend eager')
     if args.dtype == 'fp16' and not args.device.startswith('cuda'):
         parser.error('--dtype fp16 needs a CUDA --device; use bf16 on the CPU')
-    if args.backend == 'onnxruntime' and args.dtype != 'fp32':
-        parser.error('--backend onnxruntime runs fp32 only here; bf16: openvino or eager')
+    if args.dtype == 'int8' and args.backend == 'eager':
+        parser.error('--dtype int8 needs --backend onnxruntime or openvino')
+    if args.backend == 'onnxruntime' and args.dtype not in ('fp32', 'int8'):
+        parser.error('--backend onnxruntime runs fp32 or int8 only here; bf16: openvino or '
+                     'eager')
     return args
 
 
@@ -241,9 +256,28 @@ def our_infer_fn(args, ours, tmpdir) -> Callable[[torch.Tensor], torch.Tensor]:
     export_onnx(ours.eval(), onnx_file, size=(args.size, args.size))
     log(f'exported in {time.perf_counter() - start:.0f} s; building {args.backend} '
         f'({args.dtype})')
-    backend = build_backend(args.backend, onnx_file, precision=args.dtype,
+    precision = args.dtype
+    if args.dtype == 'int8':
+        onnx_file = int8_model(args, ours, onnx_file, tmpdir)
+        precision = 'fp32'  # the ops left in float run in f32
+    backend = build_backend(args.backend, onnx_file, precision=precision,
                             num_threads=args.threads)
     return lambda x: torch.from_numpy(np.asarray(backend(x.cpu().numpy())))
+
+
+def int8_model(args, ours, onnx_file: str, tmpdir: str) -> str:
+    """Quantizes ``onnx_file`` on generated scenes, as tools/quantize.py does."""
+    from mmseg_psp_ext.deploy.calibration import generated_scene_inputs
+    from mmseg_psp_ext.deploy.quantization import conv_layers, nodes_in_scope, quantize
+    out = osp.join(tmpdir, 'int8.xml' if args.backend == 'openvino' else 'int8.onnx')
+    inputs = generated_scene_inputs(ours, args.calib_images, args.size)
+    start = time.perf_counter()
+    quantize(args.backend, onnx_file, inputs, len(inputs), out,
+             float_nodes=nodes_in_scope(conv_layers(onnx_file), args.float_layers))
+    log(f'quantized to INT8 on {len(inputs)} generated scenes in '
+        f'{time.perf_counter() - start:.0f} s (in float: '
+        f'{", ".join(args.float_layers) or "MatMul ops only"})')
+    return out
 
 
 def train_data(args, num_classes: int) -> dict:

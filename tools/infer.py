@@ -44,10 +44,10 @@ from mmseg_psp_ext.deploy.loading import CheckpointError, load_segmentor  # noqa
 from mmseg_psp_ext.deploy.predictor import SegPredictor  # noqa: E402
 from mmseg_psp_ext.datasets.folder import encode_labels  # noqa: E402
 from mmseg_psp_ext.utils.atomic_io import atomic_write  # noqa: E402
+from mmseg_psp_ext.utils.image_files import IMAGE_EXTENSIONS, find_images  # noqa: E402
 from mmseg_psp_ext.visualization import (colorize, default_palette,  # noqa: E402
                                          overlay_with_legend)
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
@@ -99,11 +99,6 @@ def prepare_eager(model, dtype: str, fuse_conv_bn: bool, device: str):
         from mmcv.cnn import fuse_conv_bn as fuse
         fuse(model)
     return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[dtype]
-
-
-def find_images(folder: Path) -> List[Path]:
-    return sorted(p for p in folder.rglob('*')
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def choose_palette(name, model) -> list:

@@ -2,7 +2,8 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
         [--tta] [--plot-dir DIR] [--fuse-conv-bn] [--channels-last]
-        [--dtype {fp32,bf16,fp16}] [--compile] [--cfg-options key=value ...]
+        [--dtype {fp32,bf16,fp16}] [--compile] [--backend {onnxruntime,openvino} --onnx FILE]
+        [--cfg-options key=value ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [ARGS]
     bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [ARGS]
 
@@ -11,7 +12,10 @@ submission); ``--show-dir`` writes images painted with ground truth and predicti
 ``--tta`` uses the config's ``tta_pipeline`` and ``tta_model``; ``--plot-dir`` writes a
 per-class IoU bar chart and the confusion matrix (PNG and CSV) of the run. ``--fuse-conv-bn``,
 ``--channels-last``, ``--dtype`` and ``--compile`` speed up inference
-(mmseg_psp_ext.utils.fast_inference).
+(mmseg_psp_ext.utils.fast_inference). ``--backend onnxruntime|openvino --onnx FILE`` runs
+an exported graph instead of PyTorch (fp32 from ``tools/export_onnx.py``, INT8 from
+``tools/quantize.py``: ``.onnx``, or OpenVINO's ``.xml``), inside the config's test mode
+(whole, sliding window or the authors' protocol), so the scores are the backend's.
 """
 import argparse
 import os
@@ -67,8 +71,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--compile', action='store_true',
         help='torch.compile the backbone and heads (the first image compiles; same results)')
+    parser.add_argument(
+        '--backend', choices=['onnxruntime', 'openvino'],
+        help='run the graph of --onnx on this runtime instead of PyTorch')
+    parser.add_argument(
+        '--onnx', help='the graph for --backend: an .onnx file, or .xml for openvino '
+        '(tools/export_onnx.py, tools/quantize.py)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if (args.backend is None) != (args.onnx is None):
+        parser.error('--backend and --onnx go together')
+    if args.backend and (args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32'
+                         or args.compile or args.tta):
+        parser.error('--backend runs the exported graph as it is: drop --fuse-conv-bn, '
+                     '--channels-last, --dtype, --compile and --tta')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -157,6 +173,14 @@ def main() -> None:
                                   args.dtype, compile=args.compile)
         except ValueError as err:
             sys.exit(f'test.py: {err}')
+    if args.backend:
+        from mmseg_psp_ext.deploy import build_backend
+        from mmseg_psp_ext.deploy.predictor import attach_backend
+        try:
+            run = build_backend(args.backend, args.onnx)
+        except FileNotFoundError as err:
+            sys.exit(f'test.py: {err}')
+        attach_backend(getattr(runner.model, 'module', runner.model), run)
     runner.test()
 
 

@@ -2,6 +2,7 @@
 
     python tools/web_demo.py                           # the `make demo` model
     python tools/web_demo.py CONFIG CHECKPOINT [--port 7860] [--host 127.0.0.1]
+        [--backend onnxruntime|openvino --onnx FILE]
 
 Needs Gradio (``pip install -e .[demo]``). The page shows the prediction blended over the
 image (with an opacity slider that redraws without running the model again), and a table
@@ -36,7 +37,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default='cpu', help='torch device, e.g. cpu or cuda:0')
     parser.add_argument('--opacity', type=float, default=0.5,
                         help='initial opacity of the prediction over the image')
-    return parser.parse_args(argv)
+    parser.add_argument('--backend', choices=['onnxruntime', 'openvino'],
+                        help='run the graph of --onnx on this runtime instead of PyTorch')
+    parser.add_argument('--onnx', help='the graph for --backend (.onnx, or .xml for '
+                        'openvino), e.g. from tools/quantize.py')
+    args = parser.parse_args(argv)
+    if (args.backend is None) != (args.onnx is None):
+        parser.error('--backend and --onnx go together')
+    return args
 
 
 def resolve_model_files(config: Optional[str], checkpoint: Optional[str]) -> Tuple[str, str]:
@@ -137,6 +145,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         model = load_segmentor(config, checkpoint, device=args.device)
     except CheckpointError as err:
         sys.exit(f'web_demo.py: {err}')
+    if args.backend:
+        from mmseg_psp_ext.deploy import build_backend
+        from mmseg_psp_ext.deploy.predictor import attach_backend
+        try:
+            attach_backend(model, build_backend(args.backend, args.onnx))
+        except FileNotFoundError as err:
+            sys.exit(f'web_demo.py: {err}')
     app = build_app(model, args.opacity, title=osp.splitext(osp.basename(config))[0])
     print(f'web_demo.py: serving {config} with {checkpoint}', flush=True)
     # System fonts: the default theme fetches web fonts, which fails offline.
