@@ -18,20 +18,12 @@ from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS
 
 from ..utils.image_files import IMAGE_EXTENSIONS, find_images
+from .loading import inner_dataset_cfg
 from .predictor import test_pipeline_cfg
 
 
 class CalibrationError(ValueError):
     """Calibration images that cannot be used (none found, wrong channel count)."""
-
-
-def _unwrap(dataset_cfg: dict) -> dict:
-    while dataset_cfg.get('type') in ('RepeatDataset', 'ClassBalancedDataset') and \
-            'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    if dataset_cfg.get('type') == 'ConcatDataset':
-        dataset_cfg = dataset_cfg['datasets'][0]
-    return dataset_cfg
 
 
 def dataset_image_paths(cfg, split: str = 'train') -> List[str]:
@@ -48,7 +40,7 @@ def dataset_image_paths(cfg, split: str = 'train') -> List[str]:
     if not loader or 'dataset' not in loader:
         raise CalibrationError(f'the config has no {split}_dataloader.dataset to take '
                                'calibration images from; pass --calib-dir')
-    dataset_cfg = copy.deepcopy(_unwrap(loader['dataset']))
+    dataset_cfg = copy.deepcopy(inner_dataset_cfg(loader['dataset']))
     dataset_cfg['pipeline'] = []
     dataset = DATASETS.build(dataset_cfg)
     return [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]

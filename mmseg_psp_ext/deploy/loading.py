@@ -148,16 +148,31 @@ def _init_default(cls: type, name: str, fallback: Any) -> Any:
     return fallback
 
 
+def inner_dataset_cfg(dataset_cfg: dict) -> dict:
+    """The dataset config inside ``RepeatDataset`` / ``ClassBalancedDataset`` wrappers.
+
+    Args:
+        dataset_cfg (dict): A dataloader's ``dataset`` config.
+
+    Returns:
+        dict: The wrapped dataset's config (the first of a ``ConcatDataset``'s ``datasets``),
+        or ``dataset_cfg`` itself when it wraps nothing.
+    """
+    while dataset_cfg.get('type') in ('RepeatDataset', 'ClassBalancedDataset') and \
+            'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    if dataset_cfg.get('type') == 'ConcatDataset' and dataset_cfg.get('datasets'):
+        dataset_cfg = dataset_cfg['datasets'][0]
+    return dataset_cfg
+
+
 def dataset_metainfo(cfg: Config, checkpoint_meta: Optional[dict] = None) -> dict:
     """Class names, palette and ``reduce_zero_label`` of the model's dataset.
 
     From the checkpoint's ``meta['dataset_meta']`` (MMEngine stores it), else from the
     config's test dataset class and its ``metainfo`` override.
     """
-    dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {})
-    while 'dataset' in dataset_cfg and 'type' in dataset_cfg and \
-            dataset_cfg['type'] in ('RepeatDataset', 'ConcatDataset'):
-        dataset_cfg = dataset_cfg['dataset']
+    dataset_cfg = inner_dataset_cfg(cfg.get('test_dataloader', {}).get('dataset', {}))
     meta: Dict[str, Any] = {}
     dataset_cls = DATASETS.get(dataset_cfg.get('type', '')) if dataset_cfg else None
     if dataset_cls is not None:
