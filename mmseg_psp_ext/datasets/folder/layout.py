@@ -17,7 +17,8 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+from ...utils.image_files import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
+
 IMAGE_DIR_NAMES = ('images', 'image', 'imgs', 'img', 'img_dir', 'jpegimages', 'rgb',
                    'inputs', 'photos')
 MASK_DIR_NAMES = ('masks', 'mask', 'labels', 'label', 'annotations', 'annotation',
