@@ -6,12 +6,14 @@ import os
 
 import pytest
 import torch
+import torch.distributed as torch_dist
 from convert_tools import run_tool
 from mmengine.config import Config
 
 from mmseg_psp_ext.engine import CheckpointError, check_checkpoint, find_resumable_checkpoint
 from mmseg_psp_ext.engine.batch_scaling import configured_batch, plan_batch
-from mmseg_psp_ext.engine.distributed import LaunchError, first_slurm_host, slurm_environment
+from mmseg_psp_ext.engine.distributed import (LaunchError, finish_distributed, first_slurm_host,
+                                              slurm_environment)
 
 
 @pytest.mark.parametrize('nodelist, first', [
@@ -117,3 +119,15 @@ def test_a_checkpoint_with_a_foreign_global_is_refused_by_name(tmp_path, legacy,
     check_checkpoint(str(path))
     assert find_resumable_checkpoint(str(work)) == (str(path), [])
 
+
+
+def test_finish_distributed_destroys_the_process_group_and_is_a_no_op_without_one(tmp_path):
+    finish_distributed()  # not distributed: nothing to do, no error
+    store = torch_dist.FileStore(str(tmp_path / 'store'), 1)
+    torch_dist.init_process_group('gloo', store=store, rank=0, world_size=1)
+    try:
+        finish_distributed()
+        assert not torch_dist.is_initialized()
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()

@@ -9,9 +9,11 @@ Ports are free ones on 127.0.0.1; every launch has a timeout.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -55,10 +57,29 @@ def _env(tmp_path: Path, **extra: str) -> Dict[str, str]:
     return env
 
 
+def _python_processes(session: int) -> List[int]:
+    """Python processes in a process session (the launch, torchrun and its workers)."""
+    pids = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+            if int(fields[3]) == session and b'python' in (stat.parent / 'cmdline').read_bytes():
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+    return pids
+
+
 def _launch(launches: List[tuple], tmp_path: Path, ok: bool = True) -> List[str]:
-    """Starts ``(args, env, log name)`` launches at once (nodes of one job); their logs."""
-    procs = [(subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True), tmp_path / name)
+    """Starts ``(args, env, log name)`` launches at once (nodes of one job); their logs.
+
+    A launch still running after ``TIMEOUT`` fails the test with the output of every
+    launch and the Python stack of every process in them (faulthandler on SIGABRT), so a
+    hang says where each node was.
+    """
+    procs = [(subprocess.Popen(args, cwd=REPO, env=dict(env, PYTHONFAULTHANDLER='1'),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True), tmp_path / name)
              for args, env, name in launches]
     logs = []
     for proc, log in procs:
@@ -66,8 +87,24 @@ def _launch(launches: List[tuple], tmp_path: Path, ok: bool = True) -> List[str]
             out, _ = proc.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             for other, _ in procs:
-                other.kill()
-            raise
+                for pid in _python_processes(other.pid):
+                    try:
+                        os.kill(pid, signal.SIGABRT)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(3)  # the stacks reach the pipes
+            report = []
+            for other, other_log in procs:
+                try:
+                    os.killpg(other.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                text = other.communicate()[0]
+                other_log.write_text(text)
+                report.append(f'==== {other_log.name} (exit status {other.returncode}) ====\n'
+                              f'{text[-6000:]}')
+            pytest.fail(f'a launch ran past {TIMEOUT} s; every launch\'s output and stacks:\n'
+                        + '\n'.join(report), pytrace=False)
         log.write_text(out)
         if ok:
             assert proc.returncode == 0, f'{log} failed:\n{out[-3000:]}'

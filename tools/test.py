@@ -27,7 +27,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugi
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
 from mmseg_psp_ext.deploy.loading import CheckpointError as CheckpointFitError  # noqa: E402
 from mmseg_psp_ext.engine import CheckpointError, check_checkpoint  # noqa: E402
-from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
+from mmseg_psp_ext.engine.distributed import (  # noqa: E402
+    LaunchError, finish_distributed, setup_distributed)
 from mmseg_psp_ext.utils.fast_inference import prepare_for_inference  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -182,6 +183,7 @@ def main() -> None:
             sys.exit(f'test.py: {err}')
         attach_backend(getattr(runner.model, 'module', runner.model), run)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

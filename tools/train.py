@@ -22,7 +22,8 @@ import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only che
 from mmseg_psp_ext.engine import (CheckpointError, check_checkpoint,  # noqa: E402
                                   find_resumable_checkpoint)
 from mmseg_psp_ext.engine.batch_scaling import plan_batch  # noqa: E402
-from mmseg_psp_ext.engine.distributed import LaunchError, setup_distributed  # noqa: E402
+from mmseg_psp_ext.engine.distributed import (  # noqa: E402
+    LaunchError, finish_distributed, setup_distributed)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.device import get_device  # noqa: E402
 from mmengine.dist import get_world_size  # noqa: E402
@@ -125,6 +126,7 @@ def main() -> None:
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    finish_distributed()
 
 
 def resume_from(given: Optional[str], cfg: Config,

@@ -1,7 +1,7 @@
 """Starting a distributed run: Slurm's environment, process group, same config everywhere.
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`setup_distributed` before building the
-runner. It reads the rank of each process from torchrun (``RANK``, ``LOCAL_RANK``, ...) or
+runner and :func:`finish_distributed` after a run that succeeded. It reads the rank of each process from torchrun (``RANK``, ``LOCAL_RANK``, ...) or
 from Slurm (``SLURM_PROCID``, ``SLURM_LOCALID``, ...), initialises the process group the
 way MMEngine's runner would (so the runner finds it ready), and compares a hash of the
 config across all processes, so that nodes started with different configs or options stop
@@ -175,3 +175,20 @@ def setup_distributed(cfg: Any) -> None:
           f'local rank {os.environ["LOCAL_RANK"]} on {socket.gethostname()}, device {device}',
           flush=True)
     check_same_config(cfg)
+
+
+def finish_distributed() -> None:
+    """Ends a distributed run that succeeded: every process meets, then the group goes.
+
+    PyTorch asks every process to call ``destroy_process_group()`` at the end of its main
+    function. Without it, gloo's threads can still hold work when the interpreter shuts
+    down, and a process could hang at exit after its results were written (a
+    ``tools/dist_test.sh`` node on two nodes did, once, in CI). Call it only after a run
+    that finished on this process: after an error the other processes may be inside a
+    collective, and waiting for them would hang. Does nothing when not distributed.
+    """
+    import torch.distributed as torch_dist
+
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
