@@ -25,7 +25,6 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the plugin, uninstalled
 
 import mmseg_psp_ext  # noqa: E402,F401  (registers the plugin; weights_only checkpoint shim)
-from mmseg_psp_ext.deploy.loading import CheckpointError as CheckpointFitError  # noqa: E402
 from mmseg_psp_ext.engine import CheckpointError, check_checkpoint  # noqa: E402
 from mmseg_psp_ext.engine.distributed import (  # noqa: E402
     LaunchError, finish_distributed, setup_distributed)
@@ -166,7 +165,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     try:  # test() won't reload; CheckpointFitHook checks that the checkpoint fits
         runner.load_or_resume()
-    except CheckpointFitError as err:
+    except CheckpointError as err:
         sys.exit(f'test.py: {err}')
     if args.fuse_conv_bn or args.channels_last or args.dtype != 'fp32' or args.compile:
         try:  # fold and cast the loaded weights

@@ -18,14 +18,11 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from mmseg.registry import DATASETS, MODELS
 
+from ..utils.checkpoint_error import CheckpointError
 from ..utils.state_dict_keys import KeyDifferences, key_differences
 from ..visualization.segment import model_classes_palette
 
 MAX_LISTED_KEYS = 5
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the config's model."""
 
 
 def _listed(keys) -> str:

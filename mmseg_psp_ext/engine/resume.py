@@ -9,15 +9,13 @@ from typing import Any, List, Optional, Tuple
 
 import torch
 
+from ..utils.checkpoint_error import CheckpointError
+
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 # torch's wordings: "Unsupported global: GLOBAL x.y", "unsupported GLOBAL x.y whose module
 # x is blocked"; compat's getattr guard: "refused getattr(...)".
 _FOREIGN = re.compile(r'unsupported (?:global: )?GLOBAL (\S+)|refused getattr\([^)]*\)',
                       re.IGNORECASE)
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be loaded; the message names the file and why."""
 
 
 def load_weights_only(path: str, **kwargs: Any) -> Any:
