@@ -21,7 +21,8 @@ MMSEG_PSPNET = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', 'pspnet'
 OUR_TYPES = {
     'DilatedResNet': 'ResNetV1c', 'PPMHead': 'PSPHead', 'FCNAuxHead': 'FCNHead',
     'PSPADE20KDataset': 'ADE20KDataset', 'PSPPascalVOCAugDataset': 'PascalVOCDataset',
-    'PSPCityscapesDataset': 'CityscapesDataset', 'AtomicCheckpointHook': 'CheckpointHook'
+    'PSPCityscapesDataset': 'CityscapesDataset', 'AtomicCheckpointHook': 'CheckpointHook',
+    'MetricsFileLoggerHook': 'LoggerHook'
 }
 OUR_DEFAULTS = {'stem_channels': 64, 'pool_type': 'avg', 'reduce_dim': True}
 THEIR_DEFAULTS = {'concat_input': False}

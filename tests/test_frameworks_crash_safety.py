@@ -6,12 +6,14 @@ are atomic and follow the umask; NaN/inf losses stop the run (or skip the step) 
 reach a checkpoint; a failed ImageNet-weights download says what to set.
 """
 import importlib.util
+import json
 import os
 import shutil
 import stat
 import sys
 import urllib.error
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -26,6 +28,7 @@ from mmseg.registry import HOOKS, MODELS
 import mmseg_psp_ext  # noqa: F401  (registers the plugin's hooks and modules)
 from mmseg_psp_ext.engine import (AtomicCheckpointHook, CheckpointError, check_checkpoint,
                                   find_resumable_checkpoint)
+from mmseg_psp_ext.engine.hooks import metrics_file_logger_hook
 
 MAX_ITERS = 4
 
@@ -377,3 +380,27 @@ def test_best_checkpoint_replaces_the_old_best_after_the_new_one_is_saved(tiny, 
     assert best_saves and best_saves[0] < removal  # the old best removed after the new save
     hook.before_train(runner)  # a new run in the same work dir cleans up killed saves
     assert not list((tmp_path / 'best').glob('.*.tmp'))
+
+
+@pytest.mark.parametrize('rank0', [True, False])
+def test_metrics_file_is_written_by_rank_0_only_and_whole(tmp_path, monkeypatch, rank0):
+    """MetricsFileLoggerHook: the test metrics JSON comes from rank 0, complete (MMEngine's
+    LoggerHook writes it on every rank, to one path)."""
+    monkeypatch.setattr(metrics_file_logger_hook, 'is_main_process', lambda: rank0)
+    logged = []
+    runner = SimpleNamespace(
+        log_dir=str(tmp_path), test_dataloader=[0, 1],
+        logger=SimpleNamespace(info=logged.append),
+        log_processor=SimpleNamespace(get_log_after_epoch=lambda *args, **kwargs: (
+            {'mIoU': 41.5, 'aAcc': torch.tensor(80.25).item(), 'time': 0.5}, 'mIoU: 41.5')))
+    hook = HOOKS.build(dict(type='MetricsFileLoggerHook'))
+    hook.json_log_path = '20261206_000000.json'
+    hook.after_test_epoch(runner, {'mIoU': 41.5})
+    assert logged == ['mIoU: 41.5']  # every rank logs (the logger filters by rank)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    if rank0:
+        assert written == ['20261206_000000.json']  # no temporary file left
+        assert json.loads((tmp_path / written[0]).read_text()) == {
+            'mIoU': 41.5, 'aAcc': 80.25, 'time': 0.5}
+    else:
+        assert written == []

@@ -13,7 +13,7 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=30000, val_interval=3000)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    logger=dict(type='MetricsFileLoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=3000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
