@@ -14,13 +14,14 @@ Encodings (``kind`` of the record written into the config):
 (:mod:`.convert`); predictions are written back in the record's encoding
 (:func:`encode_labels`).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
 from .classes import ClassTable, hex_colour
 from .layout import FolderDatasetError, refuse
+from .scan import pack_rgb
 
 IGNORE = -1
 
@@ -29,16 +30,13 @@ def _rgb(packed: int) -> Tuple[int, int, int]:
     return (packed >> 16) & 255, (packed >> 8) & 255, packed & 255
 
 
-def _pack(colour: Sequence[int]) -> int:
-    return (int(colour[0]) << 16) | (int(colour[1]) << 8) | int(colour[2])
-
-
 def value_to_class(encoding: dict) -> Dict[int, int]:
     """File value (or packed colour) -> class index, or ``IGNORE``."""
     kind = encoding['kind']
     if kind == 'rgb':
-        table = {_pack(c): i for i, c in enumerate(encoding['colours'])}
-        table.update({_pack(c): IGNORE for c in encoding.get('ignore_colours', [])})
+        table = {int(pack_rgb(np.asarray(c))): i for i, c in enumerate(encoding['colours'])}
+        table.update({int(pack_rgb(np.asarray(c))): IGNORE
+                      for c in encoding.get('ignore_colours', [])})
         return table
     if kind == 'binary':
         return {v: i for i, v in enumerate(encoding['values'])}
